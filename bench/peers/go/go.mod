@@ -1,0 +1,3 @@
+module juggle/bench/peers/go
+
+go 1.19

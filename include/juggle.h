@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * juggle.h - the whole public API of juggle: concurrency and parallelism for
+ * C. Include only this header. Each part lives in include/juggle/<part>.h and
+ * is self-contained; this umbrella pulls them all in.
+ */
+#ifndef JUGGLE_H
+#define JUGGLE_H
+
+#include "juggle/base.h"
+#include "juggle/task.h"
+
+#endif /* JUGGLE_H */

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctx_x86_64.S - the context switch for the System V AMD64 psABI.
+ *
+ * jg__ctx_swap(void **save, void *load, void *arg) saves exactly the
+ * callee-saved state on the current stack: rbx, rbp, r12-r15, the MXCSR and
+ * the x87 control word (the caller has spilled everything else), stores the
+ * stack pointer in *save, adopts load as the stack pointer, pops the state
+ * found there and returns arg in rax to whoever suspended that stack.
+ *
+ * The frame, from the saved sp upward (= struct jg__ctx_frame in ctx.h):
+ *
+ *      sp+56   return address  (caller of jg__ctx_swap, or the trampoline)
+ *      sp+48   rbp
+ *      sp+40   rbx
+ *      sp+32   r12             (a new context: the entry function)
+ *      sp+24   r13
+ *      sp+16   r14
+ *      sp+8    r15
+ *      sp+4    x87 control word (16 bits) + 16 bits of padding
+ *      sp+0    MXCSR (32 bits)
+ *
+ * A new context made by jg__ctx_make() returns into jg__ctx_trampoline with
+ * the entry function in r12 and a 16-byte aligned rsp; the trampoline calls
+ * entry(arg) and traps if it ever returns.
+ */
+        .text
+        .globl  jg__ctx_swap
+        .hidden jg__ctx_swap
+        .type   jg__ctx_swap, @function
+        .p2align 4
+jg__ctx_swap:                   /* rdi = void **save, rsi = load, rdx = arg */
+        .cfi_startproc
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        subq    $8, %rsp
+        stmxcsr (%rsp)
+        fnstcw  4(%rsp)
+        movq    %rsp, (%rdi)    /* Suspend: publish our sp. */
+        movq    %rsi, %rsp      /* Resume: adopt theirs. */
+        ldmxcsr (%rsp)
+        fldcw   4(%rsp)
+        addq    $8, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbx
+        popq    %rbp
+        movq    %rdx, %rax      /* The resumed side's return value. */
+        ret
+        .cfi_endproc
+        .size   jg__ctx_swap, .-jg__ctx_swap
+
+        .globl  jg__ctx_trampoline
+        .hidden jg__ctx_trampoline
+        .type   jg__ctx_trampoline, @function
+        .p2align 4
+jg__ctx_trampoline:             /* rax = arg, r12 = entry */
+        .cfi_startproc
+        .cfi_undefined rip      /* Debuggers: the call chain starts here. */
+        movq    %rax, %rdi
+        callq   *%r12
+        ud2                     /* An entry function must never return. */
+        .cfi_endproc
+        .size   jg__ctx_trampoline, .-jg__ctx_trampoline
+
+        .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched.h - the scheduler's internals, shared by the files of src/core and by
+ * the layers above (io, sync, exec) that make tasks wait: tasks, workers, the
+ * runtime, and the park/wake protocol. The design note is in sched.c.
+ */
+#ifndef JG_CORE_SCHED_H
+#define JG_CORE_SCHED_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/ctx.h"
+#include "core/common.h"
+#include "core/deque.h"
+#include "core/san.h"
+#include "core/stack.h"
+#include "core/timer.h"
+#include "juggle/task.h"
+
+struct jg__runtime;
+struct jg__worker;
+
+/*
+ * A task's wait state, one atomic word: seq << 8 | reason << 4 | state.
+ *
+ * seq counts the task's waits and never goes back, not even when the
+ * task's memory is reused for another task, so a waker that holds a stale
+ * (task, seq) pair can never wake a later wait. reason says why the wait
+ * ended. Transitions (S = seq):
+ *
+ *   RUNNING(S) --task: park_prepare--> PARKING(S+1)
+ *   PARKING(S) --waker--> NOTIFIED(S, r)    (task still switching out)
+ *   PARKING(S) --next context: commit--> WAITING(S)
+ *   WAITING(S) --waker--> RUNNABLE(S, r) and queued by the waker
+ *   NOTIFIED(S, r) --commit--> RUNNABLE(S, r) and queued by the committer
+ *   RUNNABLE(S, r) --the task resumes--> RUNNING(S)
+ *
+ * Exactly one waker wins a wait (the CAS); the others see another state.
+ */
+enum {
+    JG__RUNNING = 0,
+    JG__PARKING = 1,
+    JG__WAITING = 2,
+    JG__NOTIFIED = 3,
+    JG__RUNNABLE = 4,
+};
+enum {
+    JG__WAKE_OK = 0,       /* The awaited event happened. */
+    JG__WAKE_CANCELED = 1, /* jg_cancel(). */
+    JG__WAKE_TIMEDOUT = 2, /* A timer fired. */
+};
+#define JG__WS(seq, reason, state)                                             \
+    (((uint64_t)(seq) << 8) | ((uint64_t)(reason) << 4) | (uint64_t)(state))
+#define JG__WS_SEQ(w) ((w) >> 8)
+#define JG__WS_REASON(w) ((int)(((w) >> 4) & 15))
+#define JG__WS_STATE(w) ((int)((w)&15))
+
+/* Bits of jg_task.flags. */
+enum {
+    JG__TF_CANCEL = 1u << 0,  /* A cancellation waits to be delivered. */
+    JG__TF_DONE = 1u << 1,    /* fn has returned; result is set. */
+    JG__TF_STARTED = 1u << 2, /* Has a context (owner worker only). */
+    JG__TF_FREE = 1u << 3,    /* In a free list: the handle is dead. */
+};
+
+/* jg_task.joiner once the task is done: nobody can register any more. */
+#define JG__JOINER_DONE ((struct jg_task *)1)
+
+struct jg_task {
+    struct jg__ctx ctx;     /* Saved context while not running. */
+    jg_task_fn fn;          /* Set at spawn, read when first run. */
+    void *arg;
+    void *result;           /* Written by the task before DONE. */
+    struct jg__runtime *rt; /* Immutable while the task lives. */
+    /* The worker running the task, or that ran it last. Written by the task
+     * itself after every resume (from the switch's transfer value). */
+    struct jg__worker *worker;
+    /* Shared-stack tasks: the worker they are pinned to once started; NULL
+     * for tasks that may run anywhere. Written once, before the first run
+     * ends, by that worker. */
+    struct jg__worker *home;
+    struct jg__stack *stack; /* Private stack; NULL until the first run. */
+    struct jg_task *next;    /* Link in one queue or free list at a time. */
+    _Atomic uint64_t wstate; /* See JG__WS. */
+    _Atomic uint32_t flags;  /* JG__TF_*. */
+    _Atomic uint32_t refs;   /* 1 for running + 1 for a live handle. */
+    _Atomic(struct jg_task *) joiner; /* Task blocked in jg_join(t). */
+    _Atomic uint64_t joiner_seq;      /* Its wait; published by joiner. */
+    int start_rc;           /* -ENOMEM when it could never start. */
+    uint8_t mode;           /* JG_STACK_PRIVATE or JG_STACK_SHARED. */
+    uint32_t saved_len;     /* Shared stack: bytes held in saved. */
+    uint32_t saved_cap;
+    size_t stack_size;      /* Requested private size; 0 = default. */
+    void *saved;            /* Shared stack: the live bytes, copied out. */
+    struct jg__san san;
+    uint64_t id;            /* 1, 2, ... per runtime; main is 0. */
+    char name[32];
+};
+
+/* The non-blocking FIFO of tasks pinned to a worker (shared stacks). */
+struct jg__task_list {
+    struct jg_task *head, *tail;
+};
+
+struct jg__worker {
+    struct jg__runtime *rt;
+    int index;
+    struct jg__deque deque;    /* Runnable stealable tasks. */
+    struct jg__task_list pinned; /* Runnable pinned tasks; owner only. */
+    struct jg__ctx sched_ctx;  /* The thread's own stack, running the loop. */
+    struct jg__san sched_san;
+    struct jg_task *current;   /* Running task; NULL in the loop. */
+    struct jg_task *next_up;   /* Picked by a task for the loop to run. */
+    /* Handoff: what the context that switched away asked the next context
+     * on this worker to finish for it (see sched.c). */
+    int ho_kind;
+    struct jg_task *ho_task;
+    uint64_t tick;             /* Scheduling rounds, for fairness. */
+    uint32_t rng;              /* Victim choice. */
+    struct jg__timer_heap timers;
+    /* The shared stack and the task whose bytes are on it now. */
+    struct jg__stack sstack;
+    struct jg_task *sstack_owner;
+    struct jg__stack_cache stacks;
+    struct jg_task *free_tasks; /* Task-struct cache; owner only. */
+    int nfree_tasks;
+    /* Remote wake-ups of pinned tasks. */
+    pthread_mutex_t inbox_lock;
+    struct jg__task_list inbox;
+    _Atomic int inbox_len;
+    /* Parking: futex word set to 1 to wake; parked under park_lock. */
+    _Atomic uint32_t wake_word;
+    bool parked;
+    _Atomic uint64_t nrun; /* Task resumptions, a statistic. */
+    pthread_t thread;
+    void *altstack;
+    stack_t old_altstack;
+};
+
+struct jg__runtime {
+    jg_run_opts opts;   /* Resolved: no zero left. */
+    int nworkers;
+    struct jg__worker *workers;
+    /* Global queue: work from outside and spills from full deques. */
+    pthread_mutex_t gq_lock;
+    struct jg__task_list gq;
+    _Atomic int64_t gq_len;
+    /* Parked workers (indices), protected by park_lock. */
+    pthread_mutex_t park_lock;
+    int *idle;
+    int nidle_list;
+    _Atomic int nidle; /* Mirrors nidle_list for lock-free checks. */
+    _Atomic int64_t live;      /* Tasks spawned and not finished. */
+    _Atomic int shutdown;      /* Set once live drops to 0. */
+    _Atomic uint64_t next_id;
+    struct jg__stack_pool stacks;
+    /* Task structs: chunks, freed when the runtime ends. */
+    pthread_mutex_t pool_lock;
+    void *task_chunks;
+    struct jg_task *free_tasks;
+};
+
+/* The worker of the calling thread, or NULL. Never inlined: a task may move
+ * between threads, so the thread-local is re-read on every call. */
+struct jg__worker *jg__worker_self(void);
+
+/* Start waiting: returns the new wait's seq, or 0 when cancellable and a
+ * pending cancellation was consumed instead (the caller returns
+ * -ECANCELED). The task must publish (self, seq) to a waker, then call
+ * jg__park() or jg__park_abandon(). */
+uint64_t jg__park_prepare(struct jg_task *self, bool cancellable);
+
+/* Suspend until a waker ends wait seq. Returns 0, -ECANCELED or -ETIMEDOUT
+ * (a CANCELED reason is consumed only when cancellable). */
+int jg__park(struct jg_task *self, uint64_t seq, bool cancellable);
+
+/* Give up a prepared wait without suspending (the condition already
+ * holds). Any wake that raced in is absorbed. */
+void jg__park_abandon(struct jg_task *self, uint64_t seq);
+
+/* End wait seq of t with reason JG__WAKE_*. Returns false if that wait was
+ * already over (another waker won, or t moved on). Any thread. */
+bool jg__wake(struct jg_task *t, uint64_t seq, int reason);
+
+/* Arm a timer on the calling task's worker that ends wait seq. */
+int jg__timer_arm(struct jg_task *self, int64_t deadline, uint64_t seq);
+
+/* Switch away: yield (requeue self) or exit (self is finished). */
+void jg__sched_yield(struct jg_task *self);
+__attribute__((noreturn)) void jg__sched_exit(struct jg_task *self);
+
+/* Spawn on the calling worker (jg_spawn minus argument checks). */
+int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
+              void *arg, const jg_spawn_opts *opts);
+
+/* Drop one reference; the last one frees the struct (to w's cache, or the
+ * runtime's list when w is NULL). */
+void jg__task_unref(struct jg__worker *w, struct jg_task *t);
+
+/* Bind the calling thread to worker w (NULL to unbind). */
+void jg__worker_bind(struct jg__worker *w);
+
+/* Run w's scheduling loop on the calling thread until shutdown. */
+void jg__worker_loop(struct jg__worker *w);
+
+/* Queue a task that has just been spawned on w. */
+void jg__sched_ready_new(struct jg__worker *w, struct jg_task *t);
+
+/* Set shutdown and wake every worker. */
+void jg__sched_shutdown(struct jg__runtime *rt);
+
+/* Free every task struct of the runtime (after the last worker stopped). */
+void jg__task_pool_fini(struct jg__runtime *rt);
+
+/* For the overflow handler: the running task's stack (async-signal-safe).
+ * Returns false outside a task. */
+bool jg__sched_current_stack(const char **name, void **lo, size_t *size,
+                             size_t *guard);
+
+#endif /* JG_CORE_SCHED_H */

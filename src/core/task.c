@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * task.c - the task API of juggle/task.h (spawn, join, gather, sleep, yield,
+ * cancel, names) and the pool of task structs behind it.
+ *
+ * Task structs come in chunks owned by the runtime and are recycled through
+ * per-worker caches, so spawning costs no malloc in the steady state. Their
+ * memory stays mapped until jg_run() returns; that is what makes a stale
+ * (task, seq) pair held by a timer or a waker safe to look at (see JG__WS in
+ * sched.h): the seq inside a reused struct never goes back.
+ *
+ * Lifetime: refs counts 1 for the running task and 1 for a live handle.
+ * complete() in sched.c drops the first, jg_join() the second; the last
+ * one puts the struct back in a cache.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/sched.h"
+#include "os/os.h"
+
+#define CHUNK_TASKS 256
+#define CACHE_MAX 1024
+
+struct chunk {
+    struct chunk *next;
+    struct jg_task tasks[CHUNK_TASKS];
+};
+
+/* Refill w's cache from the runtime's list or a new chunk. */
+static int refill(struct jg__worker *w) {
+    struct jg__runtime *rt = w->rt;
+    pthread_mutex_lock(&rt->pool_lock);
+    for (int i = 0; i < CACHE_MAX / 2 && rt->free_tasks != NULL; i++) {
+        struct jg_task *t = rt->free_tasks;
+        rt->free_tasks = t->next;
+        t->next = w->free_tasks;
+        w->free_tasks = t;
+        w->nfree_tasks++;
+    }
+    if (w->free_tasks == NULL) {
+        struct chunk *c = jg__malloc(sizeof(*c));
+        if (c == NULL) {
+            pthread_mutex_unlock(&rt->pool_lock);
+            return -ENOMEM;
+        }
+        memset(c, 0, sizeof(*c));
+        c->next = rt->task_chunks;
+        rt->task_chunks = c;
+        for (int i = CHUNK_TASKS - 1; i >= 0; i--) {
+            c->tasks[i].next = w->free_tasks;
+            w->free_tasks = &c->tasks[i];
+        }
+        w->nfree_tasks += CHUNK_TASKS;
+    }
+    pthread_mutex_unlock(&rt->pool_lock);
+    return 0;
+}
+
+static struct jg_task *task_alloc(struct jg__worker *w) {
+    if (w->free_tasks == NULL && refill(w) < 0) {
+        return NULL;
+    }
+    struct jg_task *t = w->free_tasks;
+    w->free_tasks = t->next;
+    w->nfree_tasks--;
+    return t;
+}
+
+void jg__task_unref(struct jg__worker *w, struct jg_task *t) {
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) {
+        return;
+    }
+    struct jg__runtime *rt = t->rt;
+    atomic_store_explicit(&t->flags, JG__TF_FREE, memory_order_relaxed);
+    if (w != NULL && w->rt == rt) {
+        t->next = w->free_tasks;
+        w->free_tasks = t;
+        if (++w->nfree_tasks <= CACHE_MAX) {
+            return;
+        }
+        /* Too many: give the cache back to the runtime's list. */
+        pthread_mutex_lock(&rt->pool_lock);
+        while (w->nfree_tasks > CACHE_MAX / 2) {
+            struct jg_task *x = w->free_tasks;
+            w->free_tasks = x->next;
+            w->nfree_tasks--;
+            x->next = rt->free_tasks;
+            rt->free_tasks = x;
+        }
+        pthread_mutex_unlock(&rt->pool_lock);
+        return;
+    }
+    pthread_mutex_lock(&rt->pool_lock);
+    t->next = rt->free_tasks;
+    rt->free_tasks = t;
+    pthread_mutex_unlock(&rt->pool_lock);
+}
+
+void jg__task_pool_fini(struct jg__runtime *rt) {
+    while (rt->task_chunks != NULL) {
+        struct chunk *c = rt->task_chunks;
+        rt->task_chunks = c->next;
+        jg__free(c, sizeof(*c));
+    }
+    rt->free_tasks = NULL;
+    for (int i = 0; i < rt->nworkers; i++) {
+        rt->workers[i].free_tasks = NULL;
+        rt->workers[i].nfree_tasks = 0;
+    }
+}
+
+/* "task-<id>" without snprintf, which costs more than the rest of spawn. */
+static void default_name(char *buf, uint64_t id) {
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id != 0);
+    memcpy(buf, "task-", 5);
+    int k = 5;
+    while (n > 0) {
+        buf[k++] = digits[--n];
+    }
+    buf[k] = '\0';
+}
+
+int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
+              void *arg, const jg_spawn_opts *opts) {
+    struct jg__runtime *rt = w->rt;
+    jg_spawn_opts o = opts ? *opts : (jg_spawn_opts){0};
+    if (fn == NULL || o.stack_mode < JG_STACK_DEFAULT ||
+        o.stack_mode > JG_STACK_SHARED) {
+        return -EINVAL;
+    }
+    size_t size = 0;
+    if (o.stack_size != 0) {
+        size = jg__stack_size_valid(o.stack_size);
+        if (size == 0) {
+            return -EINVAL;
+        }
+    }
+    struct jg_task *t = task_alloc(w);
+    if (t == NULL) {
+        return -ENOMEM;
+    }
+    t->fn = fn;
+    t->arg = arg;
+    t->result = NULL;
+    t->rt = rt;
+    t->worker = NULL;
+    t->home = NULL;
+    t->stack = NULL;
+    t->next = NULL;
+    /* Keep the wait sequence of the struct's previous life (sched.h). */
+    uint64_t s = atomic_load_explicit(&t->wstate, memory_order_relaxed);
+    atomic_store_explicit(&t->wstate, JG__WS(JG__WS_SEQ(s), 0, JG__RUNNABLE),
+                          memory_order_relaxed);
+    atomic_store_explicit(&t->flags, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->refs, out != NULL ? 2 : 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&t->joiner, NULL, memory_order_relaxed);
+    atomic_store_explicit(&t->joiner_seq, 0, memory_order_relaxed);
+    t->start_rc = 0;
+    t->mode = (uint8_t)(o.stack_mode != JG_STACK_DEFAULT
+                            ? o.stack_mode
+                            : rt->opts.stack_mode);
+    t->stack_size = size == rt->stacks.default_size ? 0 : size;
+    t->saved = NULL;
+    t->saved_len = t->saved_cap = 0;
+    memset(&t->san, 0, sizeof(t->san));
+    t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed);
+    if (o.name != NULL) {
+        strncpy(t->name, o.name, sizeof(t->name) - 1);
+        t->name[sizeof(t->name) - 1] = '\0';
+    } else {
+        default_name(t->name, t->id);
+    }
+    /* Relaxed: the spawner is itself live, so live cannot reach 0 now. */
+    atomic_fetch_add_explicit(&rt->live, 1, memory_order_relaxed);
+    if (out != NULL) {
+        *out = t;
+    }
+    jg__sched_ready_new(w, t);
+    return 0;
+}
+
+/* The calling task, or NULL outside the runtime. */
+static struct jg_task *current(void) {
+    struct jg__worker *w = jg__worker_self();
+    return w != NULL ? w->current : NULL;
+}
+
+int jg_spawn(jg_task **out, jg_task_fn fn, void *arg,
+             const jg_spawn_opts *opts) {
+    struct jg_task *self = current();
+    if (self == NULL) {
+        return -EPERM;
+    }
+    return jg__spawn(self->worker, out, fn, arg, opts);
+}
+
+static void check_handle(const struct jg_task *t, const char *what) {
+    uint32_t f = atomic_load_explicit(&((struct jg_task *)t)->flags,
+                                      memory_order_relaxed);
+    JG_ASSERT(!(f & JG__TF_FREE), what);
+}
+
+/* Wait until t is done. Returns 0, or -ECANCELED (cancellable only). */
+static int wait_done(struct jg_task *self, struct jg_task *t,
+                     bool cancellable) {
+    for (;;) {
+        uint64_t seq = jg__park_prepare(self, cancellable);
+        if (seq == 0) {
+            return -ECANCELED;
+        }
+        atomic_store_explicit(&t->joiner_seq, seq, memory_order_relaxed);
+        struct jg_task *expect = NULL;
+        /* Release publishes joiner_seq; pairs with complete()'s exchange.
+         * Acquire on failure: seeing JOINER_DONE means seeing the result. */
+        if (!atomic_compare_exchange_strong_explicit(
+                &t->joiner, &expect, self, memory_order_acq_rel,
+                memory_order_acquire)) {
+            JG_ASSERT(expect == JG__JOINER_DONE,
+                      "two tasks wait to join the same task");
+            jg__park_abandon(self, seq);
+            return 0;
+        }
+        int rc = jg__park(self, seq, cancellable);
+        if (rc == 0) {
+            return 0;
+        }
+        /* Cancelled: take our registration back, unless t is finishing. */
+        expect = self;
+        if (!atomic_compare_exchange_strong_explicit(
+                &t->joiner, &expect, NULL, memory_order_acq_rel,
+                memory_order_acquire)) {
+            return cancellable ? -ECANCELED : 0;
+        }
+        if (cancellable) {
+            return -ECANCELED;
+        }
+    }
+}
+
+/* t is done: hand over its result and drop the handle. */
+static int take_result(struct jg_task *self, struct jg_task *t,
+                       void **result) {
+    /* Acquire pairs with the release in complete(). */
+    uint32_t f = atomic_load_explicit(&t->flags, memory_order_acquire);
+    JG_ASSERT(f & JG__TF_DONE, "join returned before the task finished");
+    int rc = t->start_rc;
+    if (result != NULL) {
+        *result = rc == 0 ? t->result : NULL;
+    }
+    jg__task_unref(self->worker, t);
+    return rc;
+}
+
+int jg_join(jg_task *t, void **result) {
+    struct jg_task *self = current();
+    if (self == NULL) {
+        return -EPERM;
+    }
+    if (t == NULL || t->rt != self->rt) {
+        return -EINVAL;
+    }
+    if (t == self) {
+        return -EDEADLK;
+    }
+    check_handle(t, "jg_join: the task was already joined (invalid handle)");
+    int rc = wait_done(self, t, true);
+    if (rc < 0) {
+        return rc;
+    }
+    return take_result(self, t, result);
+}
+
+int jg_gather(jg_task *const *tasks, size_t n, void **results) {
+    struct jg_task *self = current();
+    if (self == NULL) {
+        return -EPERM;
+    }
+    if (tasks == NULL && n > 0) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tasks[i] == NULL || tasks[i] == self || tasks[i]->rt != self->rt) {
+            return -EINVAL;
+        }
+        check_handle(tasks[i], "jg_gather: a task was already joined");
+    }
+    int rc = 0;
+    size_t i = 0;
+    for (; i < n; i++) {
+        if (wait_done(self, tasks[i], true) < 0) {
+            break;
+        }
+        int r = take_result(self, tasks[i], results ? &results[i] : NULL);
+        if (r < 0 && rc == 0) {
+            rc = r;
+        }
+    }
+    if (i == n) {
+        return rc;
+    }
+    /* Cancelled: cancel the rest and wait for them, so none outlives us. */
+    for (size_t j = i; j < n; j++) {
+        jg_cancel(tasks[j]);
+    }
+    for (size_t j = i; j < n; j++) {
+        wait_done(self, tasks[j], false);
+        take_result(self, tasks[j], results ? &results[j] : NULL);
+    }
+    return -ECANCELED;
+}
+
+/* sleep(0): deliver a pending cancellation, else go to the back. */
+static int yield_checked(struct jg_task *self) {
+    uint64_t seq = jg__park_prepare(self, true);
+    if (seq == 0) {
+        return -ECANCELED;
+    }
+    jg__park_abandon(self, seq);
+    jg__sched_yield(self);
+    return 0;
+}
+
+int jg_sleep_until(int64_t deadline) {
+    if (deadline < 0 && deadline != JG_FOREVER) {
+        return -EINVAL;
+    }
+    struct jg_task *self = current();
+    if (self == NULL) {
+        if (deadline == JG_FOREVER) {
+            return -EINVAL;
+        }
+        jg__os_sleep_until(deadline);
+        return 0;
+    }
+    if (deadline != JG_FOREVER && deadline <= jg__os_now()) {
+        return yield_checked(self);
+    }
+    uint64_t seq = jg__park_prepare(self, true);
+    if (seq == 0) {
+        return -ECANCELED;
+    }
+    if (deadline != JG_FOREVER) {
+        int rc = jg__timer_arm(self, deadline, seq);
+        if (rc < 0) {
+            jg__park_abandon(self, seq);
+            return rc;
+        }
+    }
+    int rc = jg__park(self, seq, true);
+    return rc == -ETIMEDOUT ? 0 : rc;
+}
+
+int jg_sleep(int64_t ns) {
+    if (ns <= 0) {
+        struct jg_task *self = current();
+        if (self == NULL) {
+            jg__os_yield();
+            return 0;
+        }
+        return yield_checked(self);
+    }
+    return jg_sleep_until(jg__os_now() + ns);
+}
+
+int jg_yield(void) {
+    struct jg_task *self = current();
+    if (self == NULL) {
+        jg__os_yield();
+        return 0;
+    }
+    jg__sched_yield(self);
+    return 0;
+}
+
+int jg_cancel(jg_task *t) {
+    if (t == NULL) {
+        return -EINVAL;
+    }
+    /* Seq_cst against jg__park_prepare(): see there. */
+    uint32_t f = atomic_fetch_or_explicit(&t->flags, JG__TF_CANCEL,
+                                          memory_order_seq_cst);
+    JG_ASSERT(!(f & JG__TF_FREE), "jg_cancel: invalid task handle");
+    if (f & JG__TF_DONE) {
+        return -EALREADY;
+    }
+    uint64_t s = atomic_load_explicit(&t->wstate, memory_order_seq_cst);
+    int st = JG__WS_STATE(s);
+    if (st == JG__PARKING || st == JG__WAITING) {
+        jg__wake(t, JG__WS_SEQ(s), JG__WAKE_CANCELED);
+    }
+    return 0;
+}
+
+jg_task *jg_self(void) {
+    return current();
+}
+
+const char *jg_task_name(const jg_task *t) {
+    if (t == NULL) {
+        t = current();
+        if (t == NULL) {
+            return "";
+        }
+    }
+    check_handle(t, "jg_task_name: invalid task handle");
+    return t->name;
+}
+
+int jg_worker_index(void) {
+    struct jg__worker *w = jg__worker_self();
+    return w != NULL ? w->index : -1;
+}
+
+int jg_worker_count(void) {
+    struct jg__worker *w = jg__worker_self();
+    return w != NULL ? w->rt->nworkers : 0;
+}
+
+int64_t jg_now(void) {
+    return jg__os_now();
+}
+
+const char *jg_strerror(int rc) {
+    if (rc >= 0) {
+        return "success";
+    }
+    const char *s = strerrordesc_np(-rc);
+    return s != NULL ? s : "unknown error";
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os.h - the operating-system layer: clocks, futexes, memory mappings,
+ * threads and signals. Every function returns a result >= 0 or -errno and
+ * retries EINTR, so no other file in libjuggle reads errno.
+ */
+#ifndef JG_OS_H
+#define JG_OS_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Monotonic clock in nanoseconds. */
+int64_t jg__os_now(void);
+
+/* Block the thread until the monotonic clock reaches deadline (ns). */
+void jg__os_sleep_until(int64_t deadline);
+
+/* Give the CPU to another thread. */
+void jg__os_yield(void);
+
+/*
+ * Wait while *word == expected, until deadline (absolute ns of the monotonic
+ * clock, or -1 for none). Spurious returns are possible; callers loop.
+ */
+void jg__os_futex_wait(_Atomic uint32_t *word, uint32_t expected,
+                       int64_t deadline);
+
+/* Wake up to n threads waiting on word. */
+void jg__os_futex_wake(_Atomic uint32_t *word, int n);
+
+/* Size of a memory page in bytes. */
+size_t jg__os_page_size(void);
+
+/* CPUs this process may run on (at least 1). */
+int jg__os_ncpus(void);
+
+/* vm.max_map_count, or 65530 when it cannot be read. */
+long jg__os_max_map_count(void);
+
+/*
+ * Reserve len bytes of read-write memory that the kernel commits page by
+ * page as it is touched (MAP_NORESERVE). Returns 0 and *out, or -errno.
+ */
+int jg__os_map(void **out, size_t len);
+
+/* Undo jg__os_map(). */
+void jg__os_unmap(void *p, size_t len);
+
+/*
+ * Make [p, p+len) a guard region: any access faults. Prefers
+ * MADV_GUARD_INSTALL (no new mapping); with allow_mprotect, falls back to
+ * mprotect(PROT_NONE), which splits the mapping. Returns 1 when guarded by
+ * madvise, 2 when by mprotect, or -errno.
+ */
+int jg__os_guard(void *p, size_t len, int allow_mprotect);
+
+/* Start a thread running fn(arg). Returns 0 and *out, or -errno. */
+int jg__os_thread_start(pthread_t *out, void *(*fn)(void *), void *arg,
+                        const char *name);
+
+/* Wait for a thread started by jg__os_thread_start(). */
+void jg__os_thread_join(pthread_t t);
+
+/* Bounds of the calling thread's own stack. */
+void jg__os_thread_stack(void **lo, size_t *size);
+
+/* Write all of buf to fd, ignoring errors (for fatal messages). */
+void jg__os_write_all(int fd, const void *buf, size_t len);
+
+/* Install an alternate signal stack; the previous one goes to *old. */
+int jg__os_altstack_push(void *mem, size_t size, stack_t *old);
+
+/* Restore the alternate signal stack saved by jg__os_altstack_push(). */
+void jg__os_altstack_pop(const stack_t *old);
+
+#endif /* JG_OS_H */

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os_linux.c - the Linux implementation of os.h: thin wrappers over system
+ * calls. Each returns a result >= 0 or -errno and retries EINTR, so no other
+ * file in libjuggle looks at errno.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "os/os.h"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13, include/uapi/asm-generic/mman-common.h */
+#endif
+
+int64_t jg__os_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct timespec to_timespec(int64_t ns) {
+    struct timespec ts = {.tv_sec = ns / 1000000000,
+                          .tv_nsec = ns % 1000000000};
+    return ts;
+}
+
+void jg__os_sleep_until(int64_t deadline) {
+    struct timespec ts = to_timespec(deadline);
+    /* clock_nanosleep returns the error instead of setting errno. */
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+           EINTR) {
+    }
+}
+
+void jg__os_yield(void) {
+    sched_yield();
+}
+
+void jg__os_futex_wait(_Atomic uint32_t *word, uint32_t expected,
+                       int64_t deadline) {
+    struct timespec ts, *tsp = NULL;
+    int op = FUTEX_WAIT_PRIVATE;
+    if (deadline >= 0) {
+        /* FUTEX_WAIT_BITSET takes an absolute time; FUTEX_WAIT a relative. */
+        ts = to_timespec(deadline);
+        tsp = &ts;
+        op = FUTEX_WAIT_BITSET_PRIVATE;
+    }
+    /* EAGAIN (value changed), EINTR and ETIMEDOUT all mean "look again". */
+    syscall(SYS_futex, word, op, expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+void jg__os_futex_wake(_Atomic uint32_t *word, int n) {
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+size_t jg__os_page_size(void) {
+    static size_t page;
+    if (page == 0) {
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    }
+    return page;
+}
+
+int jg__os_ncpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) {
+            return n;
+        }
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+long jg__os_max_map_count(void) {
+    long value = 65530; /* The kernel's default, DEFAULT_MAX_MAP_COUNT. */
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &value) != 1) {
+            value = 65530;
+        }
+        fclose(f);
+    }
+    return value;
+}
+
+int jg__os_map(void **out, size_t len) {
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        return -errno;
+    }
+    *out = p;
+    return 0;
+}
+
+void jg__os_unmap(void *p, size_t len) {
+    munmap(p, len);
+}
+
+int jg__os_guard(void *p, size_t len, int allow_mprotect) {
+    if (madvise(p, len, MADV_GUARD_INSTALL) == 0) {
+        return 1;
+    }
+    if (!allow_mprotect) {
+        return -errno;
+    }
+    if (mprotect(p, len, PROT_NONE) == 0) {
+        return 2;
+    }
+    return -errno;
+}
+
+int jg__os_thread_start(pthread_t *out, void *(*fn)(void *), void *arg,
+                        const char *name) {
+    int rc = pthread_create(out, NULL, fn, arg);
+    if (rc != 0) {
+        return -rc;
+    }
+    if (name != NULL) {
+        char buf[16]; /* The kernel's TASK_COMM_LEN. */
+        snprintf(buf, sizeof(buf), "%s", name);
+        pthread_setname_np(*out, buf);
+    }
+    return 0;
+}
+
+void jg__os_thread_join(pthread_t t) {
+    pthread_join(t, NULL);
+}
+
+void jg__os_thread_stack(void **lo, size_t *size) {
+    pthread_attr_t attr;
+    *lo = NULL;
+    *size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, lo, size);
+        pthread_attr_destroy(&attr);
+    }
+}
+
+void jg__os_write_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+int jg__os_altstack_push(void *mem, size_t size, stack_t *old) {
+    stack_t ss = {.ss_sp = mem, .ss_size = size, .ss_flags = 0};
+    if (sigaltstack(&ss, old) != 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+void jg__os_altstack_pop(const stack_t *old) {
+    stack_t ss = *old;
+    if (ss.ss_flags & SS_ONSTACK) {
+        return;
+    }
+    if (ss.ss_sp == NULL) {
+        ss.ss_flags = SS_DISABLE;
+    }
+    sigaltstack(&ss, NULL);
+}
