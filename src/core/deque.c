@@ -33,7 +33,7 @@ void *jg__deque_pop(struct jg__deque *q) {
     /* Orders the store of bottom before the load of top; pairs with the
      * fence in jg__deque_steal(), so a thief and the owner cannot both miss
      * each other when one item is left. */
-    atomic_thread_fence(memory_order_seq_cst);
+    jg__fence(&q->fence);
     int64_t t = atomic_load_explicit(&q->top, memory_order_relaxed);
     if (t > b) {
         /* Empty: restore bottom. */
@@ -57,7 +57,7 @@ void *jg__deque_pop(struct jg__deque *q) {
 void *jg__deque_steal(struct jg__deque *q) {
     int64_t t = atomic_load_explicit(&q->top, memory_order_acquire);
     /* Pairs with the fence in jg__deque_pop(). */
-    atomic_thread_fence(memory_order_seq_cst);
+    jg__fence(&q->fence);
     /* Acquire pairs with the release store of bottom in jg__deque_push():
      * the slot and the item it points to are visible once we see bottom. */
     int64_t b = atomic_load_explicit(&q->bottom, memory_order_acquire);

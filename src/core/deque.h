@@ -29,6 +29,7 @@ struct jg__deque {
     _Alignas(JG__CACHELINE) _Atomic int64_t bottom; /* Stored by owner only. */
     int64_t mask;                 /* capacity - 1; capacity a power of two. */
     _Atomic(void *) *slots;       /* Owner writes, stealers read. */
+    _Atomic int fence;            /* Only for jg__fence under TSan. */
 };
 
 /* A steal that lost a race: the deque may still hold items. */

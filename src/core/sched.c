@@ -98,7 +98,7 @@ static struct jg_task *list_pop(struct jg__task_list *l) {
 static void notify_one(struct jg__runtime *rt) {
     /* Pairs with the fence in park_worker(): either we see its nidle or it
      * sees our work. */
-    atomic_thread_fence(memory_order_seq_cst);
+    jg__fence(&rt->park_fence);
     if (atomic_load_explicit(&rt->nidle, memory_order_relaxed) == 0) {
         return;
     }
@@ -393,7 +393,7 @@ static void park_worker(struct jg__worker *w) {
     atomic_store_explicit(&w->wake_word, 0, memory_order_relaxed);
     pthread_mutex_unlock(&rt->park_lock);
     /* Pairs with the fence in notify_one(). */
-    atomic_thread_fence(memory_order_seq_cst);
+    jg__fence(&rt->park_fence);
     if (!has_work(w) && !atomic_load(&rt->shutdown)) {
         jg__os_futex_wait(&w->wake_word, 0, jg__timer_next(&w->timers));
     }

@@ -154,6 +154,7 @@ struct jg__runtime {
     int *idle;
     int nidle_list;
     _Atomic int nidle; /* Mirrors nidle_list for lock-free checks. */
+    _Atomic int park_fence; /* Only for jg__fence under TSan. */
     _Atomic int64_t live;      /* Tasks spawned and not finished. */
     _Atomic int shutdown;      /* Set once live drops to 0. */
     _Atomic uint64_t next_id;

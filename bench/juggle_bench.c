@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * juggle_bench.c - juggle-bench, the runtime's micro-benchmarks. Each
+ * subcommand prints one JSON object on one line; bench/core.sh runs them
+ * side by side with the same workloads written for Go, Tokio, Python and
+ * Boost.Context (bench/peers) and prints the ratios.
+ *
+ *   juggle-bench switch            two tasks on one worker yielding, 10^7
+ *   juggle-bench rawswitch         the bare context switch, 10^7
+ *   juggle-bench spawn             spawn 10^6 empty tasks, then join all
+ *   juggle-bench sleepers N [--stack private|shared] [--workers W]
+ *                                  N tasks each sleep 2 s
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <juggle.h>
+
+#include "arch/ctx.h"
+
+#define SWITCHES 10000000L
+#define SPAWNS 1000000L
+
+static void die(const char *what, int rc) {
+    fprintf(stderr, "juggle-bench: %s: %s\n", what, jg_strerror(rc));
+    exit(1);
+}
+
+/* ---- switch: two tasks ping-pong through the scheduler ---- */
+
+static void *yielder(void *arg) {
+    long n = *(long *)arg;
+    for (long i = 0; i < n; i++) {
+        jg_yield();
+    }
+    return NULL;
+}
+
+static void *switch_main(void *arg) {
+    long per_task = SWITCHES / 2;
+    jg_task *a, *b;
+    int64_t *elapsed = arg;
+    int64_t t0 = jg_now();
+    if (jg_spawn(&a, yielder, &per_task, NULL) < 0 ||
+        jg_spawn(&b, yielder, &per_task, NULL) < 0) {
+        die("spawn", -ENOMEM);
+    }
+    jg_join(a, NULL);
+    jg_join(b, NULL);
+    *elapsed = jg_now() - t0;
+    return NULL;
+}
+
+static int bench_switch(void) {
+    int64_t elapsed = 0;
+    jg_run_opts o = {.workers = 1};
+    int rc = jg_run(switch_main, &elapsed, &o, NULL);
+    if (rc < 0) {
+        die("run", rc);
+    }
+    printf("{\"bench\":\"switch\",\"impl\":\"juggle\",\"workers\":1,"
+           "\"ns_per_switch\":%.2f}\n",
+           (double)elapsed / (double)SWITCHES);
+    return 0;
+}
+
+/* ---- rawswitch: the bare context switch, no scheduler ---- */
+
+static struct jg__ctx raw_main, raw_co;
+
+static void raw_entry(void *arg) {
+    (void)arg;
+    for (;;) {
+        jg__ctx_switch(&raw_co, &raw_main, NULL);
+    }
+}
+
+static int bench_rawswitch(void) {
+    size_t size = 64 << 10;
+    char *stack = malloc(size);
+    if (stack == NULL) {
+        die("malloc", -ENOMEM);
+    }
+    jg__ctx_make(&raw_co, stack, size, raw_entry);
+    int64_t t0 = jg_now();
+    for (long i = 0; i < SWITCHES / 2; i++) {
+        jg__ctx_switch(&raw_main, &raw_co, NULL);
+    }
+    int64_t elapsed = jg_now() - t0;
+    printf("{\"bench\":\"rawswitch\",\"impl\":\"juggle\",\"backend\":\"%s\","
+           "\"ns_per_switch\":%.2f}\n",
+           jg__ctx_backend(), (double)elapsed / (double)SWITCHES);
+    free(stack);
+    return 0;
+}
+
+/* ---- spawn: 10^6 empty tasks, spawned then joined ---- */
+
+static void *empty(void *arg) {
+    return arg;
+}
+
+static void *spawn_main(void *arg) {
+    int64_t *elapsed = arg;
+    jg_task **ts = malloc(SPAWNS * sizeof(*ts));
+    if (ts == NULL) {
+        die("malloc", -ENOMEM);
+    }
+    int64_t t0 = jg_now();
+    for (long i = 0; i < SPAWNS; i++) {
+        int rc = jg_spawn(&ts[i], empty, NULL, NULL);
+        if (rc < 0) {
+            die("spawn", rc);
+        }
+    }
+    for (long i = 0; i < SPAWNS; i++) {
+        jg_join(ts[i], NULL);
+    }
+    *elapsed = jg_now() - t0;
+    free(ts);
+    return NULL;
+}
+
+static int bench_spawn(void) {
+    int64_t elapsed = 0;
+    jg_run_opts o = {.workers = 1};
+    int rc = jg_run(spawn_main, &elapsed, &o, NULL);
+    if (rc < 0) {
+        die("run", rc);
+    }
+    printf("{\"bench\":\"spawn\",\"impl\":\"juggle\",\"tasks\":%ld,"
+           "\"ns_per_task\":%.2f}\n",
+           SPAWNS, (double)elapsed / (double)SPAWNS);
+    return 0;
+}
+
+/* ---- sleepers: N tasks each sleep 2 s ---- */
+
+struct sleepers {
+    long n;
+    jg_stack_mode mode;
+    int64_t elapsed;
+};
+
+static void *sleeper(void *arg) {
+    (void)arg;
+    jg_sleep(JG_SEC(2));
+    return NULL;
+}
+
+static void *sleepers_main(void *arg) {
+    struct sleepers *s = arg;
+    jg_task **ts = malloc((size_t)(s->n > 0 ? s->n : 1) * sizeof(*ts));
+    if (ts == NULL) {
+        die("malloc", -ENOMEM);
+    }
+    jg_spawn_opts so = {.stack_mode = s->mode};
+    int64_t t0 = jg_now();
+    for (long i = 0; i < s->n; i++) {
+        int rc = jg_spawn(&ts[i], sleeper, NULL, &so);
+        if (rc < 0) {
+            die("spawn", rc);
+        }
+    }
+    int rc = jg_gather(ts, (size_t)s->n, NULL);
+    if (rc < 0) {
+        die("gather", rc);
+    }
+    s->elapsed = jg_now() - t0;
+    free(ts);
+    return NULL;
+}
+
+/* VmHWM, the peak RSS of this program image. getrusage's ru_maxrss would
+ * do, except that Linux carries it across fork and exec, which spoils the
+ * baseline child's figure. */
+static long peak_rss(void) {
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            kb = atol(line + 6);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return kb * 1024L;
+}
+
+static long minflt(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+/* Peak RSS of this same program with N = 0: the baseline. */
+static long baseline_rss(const char *mode, int workers) {
+    int fds[2];
+    if (pipe(fds) < 0) {
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        char w[16];
+        snprintf(w, sizeof(w), "%d", workers);
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execl("/proc/self/exe", "juggle-bench", "sleepers", "0", "--stack",
+              mode, "--workers", w, "--no-baseline", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[512] = {0};
+    ssize_t got = read(fds[0], buf, sizeof(buf) - 1);
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    const char *k = got > 0 ? strstr(buf, "\"peak_rss_bytes\":") : NULL;
+    return k ? atol(k + strlen("\"peak_rss_bytes\":")) : -1;
+}
+
+static int bench_sleepers(int argc, char **argv) {
+    struct sleepers s = {.n = 1000000, .mode = JG_STACK_PRIVATE};
+    const char *mode = "private";
+    int workers = 0, baseline = 1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--stack") == 0 && i + 1 < argc) {
+            mode = argv[++i];
+        } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+            workers = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--no-baseline") == 0) {
+            baseline = 0;
+        } else if (argv[i][0] != '-') {
+            s.n = atol(argv[i]);
+        } else {
+            fprintf(stderr, "juggle-bench: sleepers: unknown option %s\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (strcmp(mode, "shared") == 0) {
+        s.mode = JG_STACK_SHARED;
+    } else if (strcmp(mode, "private") != 0 || s.n < 0) {
+        fprintf(stderr, "juggle-bench: sleepers: bad arguments\n");
+        return 2;
+    }
+    /* The baseline first, while this process is still small. */
+    long base = baseline && s.n > 0 ? baseline_rss(mode, workers) : -1;
+    jg_run_opts o = {.workers = workers};
+    int rc = jg_run(sleepers_main, &s, &o, NULL);
+    if (rc < 0) {
+        die("run", rc);
+    }
+    long rss = peak_rss();
+    printf("{\"bench\":\"sleepers\",\"impl\":\"juggle\",\"tasks\":%ld,"
+           "\"stack\":\"%s\",\"workers\":%d,\"wall_s\":%.3f,"
+           "\"peak_rss_bytes\":%ld,\"minflt\":%ld",
+           s.n, mode, workers, (double)s.elapsed / 1e9, rss, minflt());
+    if (base >= 0) {
+        printf(",\"baseline_rss_bytes\":%ld,\"bytes_per_task\":%.1f", base,
+               (double)(rss - base) / (double)s.n);
+    }
+    printf("}\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "switch") == 0) {
+        return bench_switch();
+    }
+    if (argc >= 2 && strcmp(argv[1], "rawswitch") == 0) {
+        return bench_rawswitch();
+    }
+    if (argc >= 2 && strcmp(argv[1], "spawn") == 0) {
+        return bench_spawn();
+    }
+    if (argc >= 2 && strcmp(argv[1], "sleepers") == 0) {
+        return bench_sleepers(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "usage: juggle-bench switch | rawswitch | spawn | "
+                    "sleepers N [--stack private|shared] [--workers W]\n");
+    return 2;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_workers.c - the M:N scheduler spreads work: tasks run on every
+ * worker, a blocked worker's queue is stolen from, and a long compute task
+ * on one worker does not stop the others.
+ */
+#include "helpers.h"
+
+#define MAXW 8
+
+struct spread {
+    _Atomic long ran_on[MAXW];
+};
+
+static void *busy_then_note(void *arg) {
+    struct spread *s = arg;
+    volatile long x = 0;
+    for (int i = 0; i < 20000; i++) {
+        x += i;
+    }
+    atomic_fetch_add(&s->ran_on[jg_worker_index()], 1);
+    return NULL;
+}
+
+static void *spread_out(void *arg) {
+    struct spread *s = arg;
+    int n = 20000;
+    jg_task **t = malloc((size_t)n * sizeof(*t));
+    for (int i = 0; i < n; i++) {
+        jg_spawn(&t[i], busy_then_note, s, NULL);
+    }
+    jg_gather(t, (size_t)n, NULL);
+    free(t);
+    return NULL;
+}
+
+Test(workers, tasks_run_on_every_worker, .timeout = 120) {
+    for (int w = 2; w <= 4; w++) {
+        struct spread s = {0};
+        run_on(spread_out, &s, w);
+        long total = 0;
+        for (int i = 0; i < w; i++) {
+            cr_assert(atomic_load(&s.ran_on[i]) > 0,
+                      "worker %d of %d ran nothing", i, w);
+            total += atomic_load(&s.ran_on[i]);
+        }
+        cr_assert_eq(total, 20000);
+    }
+}
+
+struct hog {
+    _Atomic int stop;
+    _Atomic long others;
+};
+
+static void *hog_cpu(void *arg) {
+    struct hog *h = arg;
+    while (!atomic_load(&h->stop)) {
+    }
+    return NULL;
+}
+
+static void *short_one(void *arg) {
+    atomic_fetch_add(&((struct hog *)arg)->others, 1);
+    return NULL;
+}
+
+static void *hog_and_others(void *arg) {
+    struct hog *h = arg;
+    jg_task *hog, *t[100];
+    jg_spawn(&hog, hog_cpu, h, NULL);
+    for (int i = 0; i < 100; i++) {
+        jg_spawn(&t[i], short_one, h, NULL);
+    }
+    jg_gather(t, 100, NULL); /* Runs on the other worker meanwhile. */
+    cr_assert_eq(atomic_load(&h->others), 100);
+    atomic_store(&h->stop, 1);
+    jg_join(hog, NULL);
+    return NULL;
+}
+
+/* One worker spins in a task that never yields; the other still runs
+ * everything else, main included. */
+Test(workers, a_busy_worker_does_not_stall_the_others, .timeout = 60) {
+    struct hog h = {0};
+    run_on(hog_and_others, &h, 2);
+}
