@@ -45,6 +45,7 @@ static void *amain(void *arg) {
 }
 
 int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* Lines appear as they happen. */
     int64_t start = jg_now();
     /* One worker: the single-threaded event loop, as asyncio.run(). */
     jg_run_opts opts = {.workers = 1};
@@ -54,6 +55,6 @@ int main(void) {
         fprintf(stderr, "seed_async: %s\n", jg_strerror(rc));
         return 1;
     }
-    fprintf(stderr, "(%.2f s)\n", (double)(jg_now() - start) / 1e9);
+    printf("(%.2f s in total)\n", (double)(jg_now() - start) / 1e9);
     return failed != NULL ? 1 : 0;
 }
