@@ -48,6 +48,7 @@ install_deps() {
         log "== installing: ${need[*]}"
         local sudo=
         [[ $(id -u) -eq 0 ]] || sudo=sudo
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q >&2
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
     fi
 }

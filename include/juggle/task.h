@@ -101,7 +101,7 @@ typedef struct jg_run_opts {
 
 /* Spawn options. All-zero (or a NULL pointer) means "defaults". */
 typedef struct jg_spawn_opts {
-    /* A name for messages, traces and debuggers; copied, truncated to 31
+    /* A name for messages, traces and debuggers; copied, truncated to 23
      * bytes. NULL = "task-<id>". */
     const char *name;
     /* JG_STACK_DEFAULT = the runtime's default mode. */

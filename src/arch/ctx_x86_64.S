@@ -8,6 +8,14 @@
  * stack pointer in *save, adopts load as the stack pointer, pops the state
  * found there and returns arg in rax to whoever suspended that stack.
  *
+ * It returns with `ret`, which the return-stack predictor gets right when
+ * both sides of a switch called from the same place: that is how the
+ * scheduler uses it (every task switches from switch_away() in sched.c).
+ * A pop and an indirect jump (as Boost.Context does) suits switches from
+ * different places but leaves the return-stack buffer one entry off, so
+ * every `ret` above the switch mispredicts: measured, task-to-task yields
+ * went from 18 to 30 ns with it.
+ *
  * The frame, from the saved sp upward (= struct jg__ctx_frame in ctx.h):
  *
  *      sp+56   return address  (caller of jg__ctx_swap, or the trampoline)

@@ -26,6 +26,11 @@
 #endif
 #endif
 
+#if defined(JG_ASAN) || defined(JG_TSAN)
+/* Task structs carry a struct jg__san only in sanitizer builds. */
+#define JG__SANITIZED 1
+#endif
+
 #ifdef JG_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
@@ -128,9 +133,5 @@ static inline void jg__san_unpoison(const void *p, size_t len) {
     __asan_unpoison_memory_region(p, len);
 #endif
 }
-
-#if defined(JG_ASAN) || defined(JG_TSAN)
-#define JG__SANITIZED 1
-#endif
 
 #endif /* JG_CORE_SAN_H */

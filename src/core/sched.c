@@ -469,17 +469,16 @@ static void task_entry(void *arg);
 /* Give t a context on w: a stack on its first run, its bytes back on the
  * shared stack later. Returns 0, or -ENOMEM when t cannot start. */
 static int prepare_run(struct jg__worker *w, struct jg_task *t) {
-    uint32_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
     if (t->mode == JG_STACK_SHARED) {
         if (w->sstack_owner == t) {
             return 0;
         }
         if (w->sstack_owner != NULL && sstack_save(w) < 0) {
-            JG_ASSERT(!(f & JG__TF_STARTED),
+            JG_ASSERT(!t->started,
                       "out of memory saving a shared stack");
             return -ENOMEM;
         }
-        if (f & JG__TF_STARTED) {
+        if (t->started) {
             JG_ASSERT(t->home == w, "shared-stack task resumed off its home");
             sstack_restore(w, t);
             return 0;
@@ -488,22 +487,23 @@ static int prepare_run(struct jg__worker *w, struct jg_task *t) {
         w->sstack_owner = t;
         jg__ctx_make(&t->ctx, w->sstack.lo, w->sstack.size, task_entry);
     } else {
-        if (f & JG__TF_STARTED) {
+        if (t->started) {
             return 0;
         }
-        t->stack = jg__stack_get(&w->rt->stacks, &w->stacks, t->stack_size);
+        t->stack = jg__stack_get(&w->rt->stacks, &w->stacks,
+                                 (size_t)t->stack_pages * jg__os_page_size());
         if (t->stack == NULL) {
             return -ENOMEM;
         }
         jg__ctx_make(&t->ctx, t->stack->lo, t->stack->size, task_entry);
     }
-#ifdef JG_ASAN
+#ifdef JG__SANITIZED
     const struct jg__stack *s = t->stack ? t->stack : &w->sstack;
     t->san.stack_lo = s->lo;
     t->san.stack_size = s->size;
 #endif
-    jg__san_fiber_create(&t->san);
-    atomic_fetch_or_explicit(&t->flags, JG__TF_STARTED, memory_order_relaxed);
+    jg__san_fiber_create(JG__SAN(t));
+    t->started = 1;
     return 0;
 }
 
@@ -559,7 +559,7 @@ static void finish(struct jg__worker *w, struct jg_task *t) {
         jg__stack_put(&w->rt->stacks, &w->stacks, t->stack);
         t->stack = NULL;
     }
-    jg__san_fiber_destroy(&t->san);
+    jg__san_fiber_destroy(JG__SAN(t));
     complete(w, t);
 }
 
@@ -611,7 +611,7 @@ static void handoff(struct jg__worker *w) {
 
 /* First thing a task does after a switch lands in it. */
 static void resumed(struct jg__worker *w, struct jg_task *self) {
-    jg__san_switch_end(&self->san);
+    jg__san_switch_end(JG__SAN(self));
     self->worker = w;
     handoff(w);
 }
@@ -633,7 +633,7 @@ static struct jg__worker *switch_away(struct jg__worker *w,
           w->sstack_owner != next)) {
         if (prepare_run(w, next) == 0) {
             w->current = next;
-            jg__san_switch_begin(&self->san, &next->san, exiting);
+            jg__san_switch_begin(JG__SAN(self), JG__SAN(next), exiting);
             return jg__ctx_switch(&self->ctx, &next->ctx, w);
         }
         fail_start(w, next);
@@ -641,7 +641,7 @@ static struct jg__worker *switch_away(struct jg__worker *w,
     }
     w->next_up = next;
     w->current = NULL;
-    jg__san_switch_begin(&self->san, &w->sched_san, exiting);
+    jg__san_switch_begin(JG__SAN(self), &w->sched_san, exiting);
     return jg__ctx_switch(&self->ctx, &w->sched_ctx, w);
 }
 
@@ -675,7 +675,7 @@ void jg__worker_loop(struct jg__worker *w) {
             continue;
         }
         w->current = t;
-        jg__san_switch_begin(&w->sched_san, &t->san, 0);
+        jg__san_switch_begin(&w->sched_san, JG__SAN(t), 0);
         jg__ctx_switch(&w->sched_ctx, &t->ctx, w);
         jg__san_switch_end(&w->sched_san);
         handoff(w);

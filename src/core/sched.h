@@ -63,7 +63,6 @@ enum {
 enum {
     JG__TF_CANCEL = 1u << 0,  /* A cancellation waits to be delivered. */
     JG__TF_DONE = 1u << 1,    /* fn has returned; result is set. */
-    JG__TF_STARTED = 1u << 2, /* Has a context (owner worker only). */
     JG__TF_FREE = 1u << 3,    /* In a free list: the handle is dead. */
 };
 
@@ -72,9 +71,11 @@ enum {
 
 struct jg_task {
     struct jg__ctx ctx;     /* Saved context while not running. */
-    jg_task_fn fn;          /* Set at spawn, read when first run. */
+    union {
+        jg_task_fn fn;      /* Until the first run. */
+        void *result;       /* Written by the task before it is done. */
+    };
     void *arg;
-    void *result;           /* Written by the task before DONE. */
     struct jg__runtime *rt; /* Immutable while the task lives. */
     /* The worker running the task, or that ran it last. Written by the task
      * itself after every resume (from the switch's transfer value). */
@@ -90,16 +91,26 @@ struct jg_task {
     _Atomic uint32_t refs;   /* 1 for running + 1 for a live handle. */
     _Atomic(struct jg_task *) joiner; /* Task blocked in jg_join(t). */
     _Atomic uint64_t joiner_seq;      /* Its wait; published by joiner. */
-    int start_rc;           /* -ENOMEM when it could never start. */
-    uint8_t mode;           /* JG_STACK_PRIVATE or JG_STACK_SHARED. */
+    void *saved;            /* Shared stack: the live bytes, copied out. */
     uint32_t saved_len;     /* Shared stack: bytes held in saved. */
     uint32_t saved_cap;
-    size_t stack_size;      /* Requested private size; 0 = default. */
-    void *saved;            /* Shared stack: the live bytes, copied out. */
+    uint32_t stack_pages;   /* Requested private size in pages; 0 = default. */
+    uint8_t mode;           /* JG_STACK_PRIVATE or JG_STACK_SHARED. */
+    uint8_t started;        /* Has a context; written by its worker only. */
+    int8_t start_rc;        /* -ENOMEM when it could never start. */
+#ifdef JG__SANITIZED
     struct jg__san san;
-    uint64_t id;            /* 1, 2, ... per runtime; main is 0. */
-    char name[32];
+#endif
+    uint64_t id;            /* 0 for main, then 1, 2, ... per runtime. */
+    char name[24];          /* Given name (truncated) or "task-<id>". */
 };
+
+/* The tools' view of a task's context (NULL in plain builds). */
+#ifdef JG__SANITIZED
+#define JG__SAN(t) (&(t)->san)
+#else
+#define JG__SAN(t) ((struct jg__san *)NULL)
+#endif
 
 /* The non-blocking FIFO of tasks pinned to a worker (shared stacks). */
 struct jg__task_list {

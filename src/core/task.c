@@ -147,7 +147,6 @@ int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
     }
     t->fn = fn;
     t->arg = arg;
-    t->result = NULL;
     t->rt = rt;
     t->worker = NULL;
     t->home = NULL;
@@ -163,13 +162,18 @@ int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
     atomic_store_explicit(&t->joiner, NULL, memory_order_relaxed);
     atomic_store_explicit(&t->joiner_seq, 0, memory_order_relaxed);
     t->start_rc = 0;
+    t->started = 0;
     t->mode = (uint8_t)(o.stack_mode != JG_STACK_DEFAULT
                             ? o.stack_mode
                             : rt->opts.stack_mode);
-    t->stack_size = size == rt->stacks.default_size ? 0 : size;
+    t->stack_pages = size == rt->stacks.default_size
+                         ? 0
+                         : (uint32_t)(size / jg__os_page_size());
     t->saved = NULL;
     t->saved_len = t->saved_cap = 0;
+#ifdef JG__SANITIZED
     memset(&t->san, 0, sizeof(t->san));
+#endif
     t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed);
     if (o.name != NULL) {
         strncpy(t->name, o.name, sizeof(t->name) - 1);

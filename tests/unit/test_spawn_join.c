@@ -150,7 +150,7 @@ static void *names(void *arg) {
     jg_spawn(&c, name_of_self, NULL, &longer);
     cr_assert_str_eq(jg_task_name(a), "fetcher");
     cr_assert_str_eq(jg_task_name(b), "task-2");
-    cr_assert_eq(strlen(jg_task_name(c)), 31);
+    cr_assert_eq(strlen(jg_task_name(c)), 23);
     void *r;
     jg_join(a, &r);
     cr_assert_str_eq(r, "fetcher");
