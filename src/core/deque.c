@@ -74,3 +74,25 @@ void *jg__deque_steal(struct jg__deque *q) {
     }
     return item;
 }
+
+int64_t jg__deque_steal_batch(struct jg__deque *q, void **out, int64_t n) {
+    for (;;) {
+        int64_t t = atomic_load_explicit(&q->top, memory_order_acquire);
+        int64_t b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
+        int64_t k = b - t < n ? b - t : n;
+        if (k <= 0) {
+            return 0;
+        }
+        for (int64_t i = 0; i < k; i++) {
+            out[i] = atomic_load_explicit(&q->slots[(t + i) & q->mask],
+                                          memory_order_relaxed);
+        }
+        /* The owner never moves top backwards, so winning this CAS means
+         * no thief took any of the k (they would have moved top). */
+        if (atomic_compare_exchange_strong_explicit(&q->top, &t, t + k,
+                                                    memory_order_seq_cst,
+                                                    memory_order_relaxed)) {
+            return k;
+        }
+    }
+}

@@ -62,6 +62,28 @@ void *jg__deque_pop(struct jg__deque *q);
  */
 void *jg__deque_steal(struct jg__deque *q);
 
+/*
+ * Owner only, and only while no other thread can steal (a runtime with one
+ * worker): take the oldest item without the CAS. Returns it or NULL.
+ */
+static inline void *jg__deque_take_unshared(struct jg__deque *q) {
+    int64_t t = atomic_load_explicit(&q->top, memory_order_relaxed);
+    int64_t b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
+    if (t >= b) {
+        return NULL;
+    }
+    void *item = atomic_load_explicit(&q->slots[t & q->mask],
+                                      memory_order_relaxed);
+    atomic_store_explicit(&q->top, t + 1, memory_order_relaxed);
+    return item;
+}
+
+/*
+ * Owner only: take up to n of the oldest items into out[], with one CAS for
+ * the lot. Returns how many were taken.
+ */
+int64_t jg__deque_steal_batch(struct jg__deque *q, void **out, int64_t n);
+
 /* Items in the deque; exact for the owner, an estimate for others. */
 static inline int64_t jg__deque_len(struct jg__deque *q) {
     int64_t b = atomic_load_explicit(&q->bottom, memory_order_relaxed);

@@ -141,6 +141,7 @@ static void runtime_free(struct jg__runtime *rt) {
         worker_fini(&rt->workers[i]);
     }
     jg__stack_pool_fini(&rt->stacks);
+    jg__free(rt->gq, (size_t)rt->gq_cap * sizeof(*rt->gq));
     pthread_mutex_destroy(&rt->gq_lock);
     pthread_mutex_destroy(&rt->park_lock);
     pthread_mutex_destroy(&rt->pool_lock);
@@ -237,6 +238,8 @@ int jg_run(jg_task_fn main, void *arg, const jg_run_opts *opts,
     if (rc < 0) {
         jg__sched_shutdown(rt);
     }
+    /* From here on, all counters equal means all tasks are done. */
+    atomic_store_explicit(&rt->started, 1, memory_order_release);
     worker_run(&rt->workers[0]);
     for (int i = 1; i < rt->nworkers; i++) {
         jg__os_thread_join(rt->workers[i].thread);

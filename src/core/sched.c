@@ -40,9 +40,12 @@
  * looks for parked workers. Either the parker sees the work or the producer
  * sees the parker: no lost wake-ups. An idle runtime uses no CPU.
  *
- * Shutdown. The runtime counts live tasks. When the count drops to zero,
- * the worker that saw it sets `shutdown` and wakes every worker; each one
- * leaves its loop and runtime.c tears down.
+ * Shutdown. Each worker counts the tasks spawned on it and those that
+ * finished on it, in counters only it writes (no shared counter bounces
+ * between CPUs on every spawn). A worker that runs out of work adds up all
+ * the finished counters and then all the spawned ones; if they are equal,
+ * every task has finished (quiescent()), so it sets `shutdown` and wakes
+ * every worker; each one leaves its loop and runtime.c tears down.
  */
 #include <errno.h>
 #include <string.h>
@@ -137,40 +140,62 @@ static void notify_worker(struct jg__worker *w) {
     jg__os_futex_wake(&w->wake_word, 1);
 }
 
+/* Make room for n more tasks in the global ring. Called with gq_lock held.
+ * Running out of memory here would lose runnable tasks, so it is fatal. */
+static void gq_reserve(struct jg__runtime *rt, int64_t n) {
+    int64_t len = atomic_load_explicit(&rt->gq_len, memory_order_relaxed);
+    if (len + n <= rt->gq_cap) {
+        return;
+    }
+    int64_t cap = rt->gq_cap ? rt->gq_cap : 1024;
+    while (cap < len + n) {
+        cap *= 2;
+    }
+    struct jg_task **ring = jg__malloc((size_t)cap * sizeof(*ring));
+    JG_ASSERT(ring != NULL, "out of memory growing the global run queue");
+    for (int64_t i = 0; i < len; i++) {
+        ring[i] = rt->gq[(rt->gq_head + i) % rt->gq_cap];
+    }
+    jg__free(rt->gq, (size_t)rt->gq_cap * sizeof(*ring));
+    rt->gq = ring;
+    rt->gq_head = 0;
+    rt->gq_cap = cap;
+}
+
+/* Append n tasks to the global ring. Called with gq_lock held. */
+static void gq_append(struct jg__runtime *rt, struct jg_task **ts,
+                      int64_t n) {
+    gq_reserve(rt, n);
+    int64_t len = atomic_load_explicit(&rt->gq_len, memory_order_relaxed);
+    for (int64_t i = 0; i < n; i++) {
+        rt->gq[(rt->gq_head + len + i) % rt->gq_cap] = ts[i];
+    }
+    atomic_store_explicit(&rt->gq_len, len + n, memory_order_relaxed);
+}
+
 static void global_push(struct jg__runtime *rt, struct jg_task *t) {
     pthread_mutex_lock(&rt->gq_lock);
-    list_push(&rt->gq, t);
-    atomic_fetch_add_explicit(&rt->gq_len, 1, memory_order_relaxed);
+    gq_append(rt, &t, 1);
     pthread_mutex_unlock(&rt->gq_lock);
 }
 
-/* The deque is full: move its older half to the global queue, in order. */
+/* The deque is full: move its older half to the global queue, in order,
+ * taking it from the deque in batches of one CAS each. */
 static void spill(struct jg__worker *w) {
     struct jg__runtime *rt = w->rt;
-    struct jg__task_list batch = {NULL, NULL};
-    int64_t n = 0, want = (w->deque.mask + 1) / 2;
-    while (n < want) {
-        struct jg_task *t = jg__deque_steal(&w->deque);
-        if (t == NULL) {
-            break;
+    int64_t want = (w->deque.mask + 1) / 2;
+    while (want > 0) {
+        struct jg_task *chunk[256];
+        int64_t k = jg__deque_steal_batch(&w->deque, (void **)chunk,
+                                          want < 256 ? want : 256);
+        if (k == 0) {
+            return;
         }
-        if (t != JG__DEQUE_ABORT) {
-            list_push(&batch, t);
-            n++;
-        }
+        pthread_mutex_lock(&rt->gq_lock);
+        gq_append(rt, chunk, k);
+        pthread_mutex_unlock(&rt->gq_lock);
+        want -= k;
     }
-    if (n == 0) {
-        return;
-    }
-    pthread_mutex_lock(&rt->gq_lock);
-    if (rt->gq.tail != NULL) {
-        rt->gq.tail->next = batch.head;
-    } else {
-        rt->gq.head = batch.head;
-    }
-    rt->gq.tail = batch.tail;
-    atomic_fetch_add_explicit(&rt->gq_len, n, memory_order_relaxed);
-    pthread_mutex_unlock(&rt->gq_lock);
 }
 
 static void local_push(struct jg__worker *w, struct jg_task *t) {
@@ -226,6 +251,9 @@ static struct jg_task *global_take(struct jg__worker *w) {
     pthread_mutex_lock(&rt->gq_lock);
     int64_t len = atomic_load_explicit(&rt->gq_len, memory_order_relaxed);
     int64_t room = (w->deque.mask + 1) / 2 - jg__deque_len(&w->deque);
+    if (room < 0) {
+        room = 0; /* Still take one to run. */
+    }
     int64_t n = len / rt->nworkers + 1;
     if (n > room + 1) {
         n = room + 1;
@@ -233,11 +261,16 @@ static struct jg_task *global_take(struct jg__worker *w) {
     if (n > len) {
         n = len;
     }
-    struct jg_task *first = list_pop(&rt->gq);
-    for (int64_t i = 1; i < n; i++) {
-        jg__deque_push(&w->deque, list_pop(&rt->gq));
+    if (n < 1) {
+        pthread_mutex_unlock(&rt->gq_lock);
+        return NULL; /* Taken by others meanwhile, or no room. */
     }
-    atomic_fetch_sub_explicit(&rt->gq_len, n, memory_order_relaxed);
+    struct jg_task *first = rt->gq[rt->gq_head];
+    for (int64_t i = 1; i < n; i++) {
+        jg__deque_push(&w->deque, rt->gq[(rt->gq_head + i) % rt->gq_cap]);
+    }
+    rt->gq_head = (rt->gq_head + n) % rt->gq_cap;
+    atomic_store_explicit(&rt->gq_len, len - n, memory_order_relaxed);
     pthread_mutex_unlock(&rt->gq_lock);
     return first;
 }
@@ -256,6 +289,9 @@ static void inbox_drain(struct jg__worker *w) {
 }
 
 static struct jg_task *take_own(struct jg__worker *w) {
+    if (w->rt->nworkers == 1) {
+        return jg__deque_take_unshared(&w->deque); /* Nobody steals. */
+    }
     for (;;) {
         struct jg_task *t = jg__deque_steal(&w->deque);
         if (t != JG__DEQUE_ABORT) {
@@ -400,6 +436,29 @@ static void park_worker(struct jg__worker *w) {
     unpark_self(w);
 }
 
+/*
+ * True when every task spawned has finished. The finished counters are
+ * summed before the spawned ones: a task's spawn happens before its finish,
+ * so a finish we count comes with its spawn in the later sum, and a sum of
+ * finishes (read first) equal to a sum of spawns (read later) means that at
+ * the first read nothing was running, and so nothing could spawn since.
+ */
+static bool quiescent(struct jg__runtime *rt) {
+    if (!atomic_load_explicit(&rt->started, memory_order_acquire)) {
+        return false;
+    }
+    uint64_t finished = 0, spawned = 0;
+    for (int i = 0; i < rt->nworkers; i++) {
+        finished += atomic_load_explicit(&rt->workers[i].finished,
+                                         memory_order_acquire);
+    }
+    for (int i = 0; i < rt->nworkers; i++) {
+        spawned += atomic_load_explicit(&rt->workers[i].spawned,
+                                        memory_order_acquire);
+    }
+    return finished == spawned;
+}
+
 /* The next task for the loop: waits (spin, then park) until there is one.
  * Returns NULL when the runtime shuts down. */
 static struct jg_task *find_work(struct jg__worker *w) {
@@ -409,6 +468,10 @@ static struct jg_task *find_work(struct jg__worker *w) {
             return t;
         }
         if (atomic_load_explicit(&w->rt->shutdown, memory_order_acquire)) {
+            return NULL;
+        }
+        if (quiescent(w->rt)) {
+            jg__sched_shutdown(w->rt);
             return NULL;
         }
         if (w->rt->nworkers > 1) {
@@ -525,7 +588,6 @@ void jg__sched_shutdown(struct jg__runtime *rt) {
 
 /* t is over (returned, or could not start): publish, wake the joiner. */
 static void complete(struct jg__worker *w, struct jg_task *t) {
-    struct jg__runtime *rt = t->rt;
     /* Release: the joiner that sees DONE sees result and start_rc. */
     atomic_fetch_or_explicit(&t->flags, JG__TF_DONE, memory_order_release);
     /* Acquire pairs with the joiner's release CAS: we see joiner_seq. */
@@ -537,9 +599,11 @@ static void complete(struct jg__worker *w, struct jg_task *t) {
                  JG__WAKE_OK);
     }
     jg__task_unref(w, t);
-    if (atomic_fetch_sub_explicit(&rt->live, 1, memory_order_acq_rel) == 1) {
-        jg__sched_shutdown(rt);
-    }
+    /* Release pairs with the acquire in quiescent(). */
+    atomic_store_explicit(
+        &w->finished,
+        atomic_load_explicit(&w->finished, memory_order_relaxed) + 1,
+        memory_order_release);
 }
 
 static void fail_start(struct jg__worker *w, struct jg_task *t) {

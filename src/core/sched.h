@@ -146,7 +146,10 @@ struct jg__worker {
     /* Parking: futex word set to 1 to wake; parked under park_lock. */
     _Atomic uint32_t wake_word;
     bool parked;
-    _Atomic uint64_t nrun; /* Task resumptions, a statistic. */
+    /* Tasks spawned on / finished on this worker. Each is stored only by
+     * the owner (release) and read by any worker checking for quiescence
+     * (acquire); see quiescent() in sched.c. */
+    _Atomic uint64_t spawned, finished;
     pthread_t thread;
     void *altstack;
     stack_t old_altstack;
@@ -156,9 +159,13 @@ struct jg__runtime {
     jg_run_opts opts;   /* Resolved: no zero left. */
     int nworkers;
     struct jg__worker *workers;
-    /* Global queue: work from outside and spills from full deques. */
+    /* Global queue: work from outside and spills from full deques. A ring
+     * of pointers (not a list through the tasks: walking cold task structs
+     * under the lock cost a cache miss per task). Protected by gq_lock;
+     * gq_len mirrors its length for lock-free peeks. */
     pthread_mutex_t gq_lock;
-    struct jg__task_list gq;
+    struct jg_task **gq;
+    int64_t gq_head, gq_cap;
     _Atomic int64_t gq_len;
     /* Parked workers (indices), protected by park_lock. */
     pthread_mutex_t park_lock;
@@ -166,8 +173,8 @@ struct jg__runtime {
     int nidle_list;
     _Atomic int nidle; /* Mirrors nidle_list for lock-free checks. */
     _Atomic int park_fence; /* Only for jg__fence under TSan. */
-    _Atomic int64_t live;      /* Tasks spawned and not finished. */
-    _Atomic int shutdown;      /* Set once live drops to 0. */
+    _Atomic int started;       /* Main is spawned: quiescence means done. */
+    _Atomic int shutdown;      /* Set once every task has finished. */
     _Atomic uint64_t next_id;
     struct jg__stack_pool stacks;
     /* Task structs: chunks, freed when the runtime ends. */

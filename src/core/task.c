@@ -44,10 +44,12 @@ static int refill(struct jg__worker *w) {
             pthread_mutex_unlock(&rt->pool_lock);
             return -ENOMEM;
         }
-        memset(c, 0, sizeof(*c));
         c->next = rt->task_chunks;
         rt->task_chunks = c;
         for (int i = CHUNK_TASKS - 1; i >= 0; i--) {
+            /* A struct's wait sequence starts at 0 and never goes back;
+             * spawn sets every other field. */
+            atomic_init(&c->tasks[i].wstate, 0);
             c->tasks[i].next = w->free_tasks;
             w->free_tasks = &c->tasks[i];
         }
@@ -181,8 +183,11 @@ int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
     } else {
         default_name(t->name, t->id);
     }
-    /* Relaxed: the spawner is itself live, so live cannot reach 0 now. */
-    atomic_fetch_add_explicit(&rt->live, 1, memory_order_relaxed);
+    /* Counted before it can run, so before it can be counted finished. */
+    atomic_store_explicit(
+        &w->spawned,
+        atomic_load_explicit(&w->spawned, memory_order_relaxed) + 1,
+        memory_order_release);
     if (out != NULL) {
         *out = t;
     }
