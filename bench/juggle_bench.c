@@ -13,6 +13,7 @@
  *   juggle-bench spawn             spawn 10^6 empty tasks, then join all
  *   juggle-bench sleepers N [--stack private|shared] [--workers W]
  *                                  N tasks each sleep 2 s
+ *   juggle-bench idle              CPU used while every task sleeps
  */
 #include <errno.h>
 #include <stdio.h>
@@ -312,7 +313,46 @@ static int bench_sleepers(int argc, char **argv) {
     return 0;
 }
 
+/* ---- idle: CPU used by a runtime whose tasks all sleep ---- */
+
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void *idle_main(void *arg) {
+    double *cpu = arg;
+    jg_task *t[100];
+    for (int i = 0; i < 100; i++) {
+        jg_spawn(&t[i], sleeper, NULL, NULL);
+    }
+    jg_sleep(JG_MS(100)); /* Let the sleepers settle. */
+    double c0 = cpu_seconds();
+    jg_gather(t, 100, NULL); /* ~1.9 s of nothing to do. */
+    *cpu = cpu_seconds() - c0;
+    return NULL;
+}
+
+static int bench_idle(void) {
+    double cpu = 0;
+    int64_t t0 = jg_now();
+    jg_run_opts o = {.workers = 0};
+    int rc = jg_run(idle_main, &cpu, &o, NULL);
+    if (rc < 0) {
+        die("run", rc);
+    }
+    printf("{\"bench\":\"idle\",\"impl\":\"juggle\",\"workers\":%d,"
+           "\"wall_s\":%.3f,\"idle_cpu_s\":%.4f}\n",
+           o.workers, (double)(jg_now() - t0) / 1e9, cpu);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "idle") == 0) {
+        return bench_idle();
+    }
     if (argc >= 2 && strcmp(argv[1], "switch") == 0) {
         return bench_switch();
     }
@@ -326,6 +366,6 @@ int main(int argc, char **argv) {
         return bench_sleepers(argc - 2, argv + 2);
     }
     fprintf(stderr, "usage: juggle-bench switch | rawswitch [--main-coroutine] | spawn | "
-                    "sleepers N [--stack private|shared] [--workers W]\n");
+                    "sleepers N [--stack private|shared] [--workers W] | idle\n");
     return 2;
 }

@@ -199,7 +199,8 @@ JG_API int jg_gather(jg_task *const *tasks, size_t n, void **results);
  *
  * Returns: 0 after the time has passed.
  * Errors:  -ECANCELED when the task was cancelled before or during the sleep
- *          (the cancellation is then consumed).
+ *          (the cancellation is then consumed); -ENOMEM when the timer
+ *          cannot be stored (the task did not sleep).
  * Thread:  any thread.
  * Blocks:  suspends the calling task, or blocks a thread outside the runtime.
  */

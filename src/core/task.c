@@ -375,7 +375,9 @@ int jg_sleep(int64_t ns) {
         }
         return yield_checked(self);
     }
-    return jg_sleep_until(jg__os_now() + ns);
+    int64_t now = jg__os_now();
+    /* Saturate: a sleep past the end of int64_t time is a very long one. */
+    return jg_sleep_until(ns > INT64_MAX - now ? INT64_MAX : now + ns);
 }
 
 int jg_yield(void) {

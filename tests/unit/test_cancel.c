@@ -22,6 +22,11 @@ static void *sleep_long(void *arg) {
     return (void *)(intptr_t)jg_sleep(JG_SEC(3600));
 }
 
+static void *sleep_max(void *arg) {
+    (void)arg;
+    return (void *)(intptr_t)jg_sleep(INT64_MAX); /* Saturates, no wrap. */
+}
+
 static void *cancel_sleeper(void *arg) {
     jg_task *t;
     jg_spawn(&t, (jg_task_fn)arg, NULL, NULL);
@@ -37,6 +42,7 @@ Test(cancel, wakes_a_sleeping_task) {
     run_on(cancel_sleeper, (void *)sleep_forever, 1);
     run_on(cancel_sleeper, (void *)sleep_long, 1);
     run_on(cancel_sleeper, (void *)sleep_long, 2);
+    run_on(cancel_sleeper, (void *)sleep_max, 1);
 }
 
 struct joiner {
