@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * alloc.c - the internal allocator over malloc(3), with a count of live bytes
- * for leak tests, and jg__fatal(). Sizes are passed to free so the count
+ * for leak tests; and the two helpers every file may need, jg__fatal() and
+ * jg__fmt_u64(). Sizes are passed to free so the count
  * needs no header per block; the hot paths (tasks, stacks) allocate in
  * chunks through their own caches, so these are rarely called.
  */
@@ -55,6 +56,24 @@ void jg__free(void *p, size_t size) {
 
 int64_t jg__alloc_live(void) {
     return atomic_load_explicit(&live_bytes, memory_order_relaxed);
+}
+
+size_t jg__fmt_u64(char *out, const char *prefix, uint64_t v) {
+    size_t n = 0;
+    while (*prefix != '\0') {
+        out[n++] = *prefix++;
+    }
+    char digits[20];
+    int k = 0;
+    do {
+        digits[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (k > 0) {
+        out[n++] = digits[--k];
+    }
+    out[n] = '\0';
+    return n;
 }
 
 void jg__fatal(const char *file, int line, const char *msg) {

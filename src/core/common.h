@@ -56,6 +56,13 @@ __attribute__((noreturn, cold)) void jg__fatal(const char *file, int line,
 #endif
 
 /*
+ * Write prefix then the decimal digits of v to out (NUL-terminated; out has
+ * room for strlen(prefix) + 21 bytes). Returns the length. No snprintf: it
+ * is async-signal-safe, and snprintf would cost more than a whole spawn.
+ */
+size_t jg__fmt_u64(char *out, const char *prefix, uint64_t v);
+
+/*
  * The internal allocator. Every allocation of libjuggle goes through these
  * (never malloc directly), so jg__alloc_live() counts what is outstanding.
  */

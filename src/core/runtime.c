@@ -182,19 +182,8 @@ static int runtime_new(struct jg__runtime **out, const jg_run_opts *o) {
 /* Start threads for workers 1..n-1. On failure, stop those started. */
 static int start_threads(struct jg__runtime *rt) {
     for (int i = 1; i < rt->nworkers; i++) {
-        char name[16];
-        memcpy(name, "juggle-w", 8);
-        int n = 8, v = i;
-        char digits[8];
-        int k = 0;
-        do {
-            digits[k++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-        while (k > 0) {
-            name[n++] = digits[--k];
-        }
-        name[n] = '\0';
+        char name[32];
+        jg__fmt_u64(name, "juggle-w", (uint64_t)i);
         int rc = jg__os_thread_start(&rt->workers[i].thread, worker_thread,
                                      &rt->workers[i], name);
         if (rc < 0) {

@@ -122,21 +122,27 @@ static void notify_one(struct jg__runtime *rt) {
     }
 }
 
+/* Take w off the list of parked workers, if it is there. Called with
+ * park_lock held. */
+static void idle_remove(struct jg__runtime *rt, struct jg__worker *w) {
+    if (!w->parked) {
+        return;
+    }
+    w->parked = false;
+    for (int i = 0; i < rt->nidle_list; i++) {
+        if (rt->idle[i] == w->index) {
+            rt->idle[i] = rt->idle[--rt->nidle_list];
+            break;
+        }
+    }
+    atomic_store_explicit(&rt->nidle, rt->nidle_list, memory_order_relaxed);
+}
+
 /* Wake worker w in particular (work only it may run). */
 static void notify_worker(struct jg__worker *w) {
     struct jg__runtime *rt = w->rt;
     pthread_mutex_lock(&rt->park_lock);
-    if (w->parked) {
-        w->parked = false;
-        for (int i = 0; i < rt->nidle_list; i++) {
-            if (rt->idle[i] == w->index) {
-                rt->idle[i] = rt->idle[--rt->nidle_list];
-                break;
-            }
-        }
-        atomic_store_explicit(&rt->nidle, rt->nidle_list,
-                              memory_order_relaxed);
-    }
+    idle_remove(rt, w);
     atomic_store_explicit(&w->wake_word, 1, memory_order_relaxed);
     pthread_mutex_unlock(&rt->park_lock);
     jg__os_futex_wake(&w->wake_word, 1);
@@ -415,20 +421,9 @@ static bool has_work(struct jg__worker *w, int64_t now) {
 }
 
 static void unpark_self(struct jg__worker *w) {
-    struct jg__runtime *rt = w->rt;
-    pthread_mutex_lock(&rt->park_lock);
-    if (w->parked) {
-        w->parked = false;
-        for (int i = 0; i < rt->nidle_list; i++) {
-            if (rt->idle[i] == w->index) {
-                rt->idle[i] = rt->idle[--rt->nidle_list];
-                break;
-            }
-        }
-        atomic_store_explicit(&rt->nidle, rt->nidle_list,
-                              memory_order_relaxed);
-    }
-    pthread_mutex_unlock(&rt->park_lock);
+    pthread_mutex_lock(&w->rt->park_lock);
+    idle_remove(w->rt, w);
+    pthread_mutex_unlock(&w->rt->park_lock);
 }
 
 static void park_worker(struct jg__worker *w) {

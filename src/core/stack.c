@@ -299,17 +299,6 @@ static void put(char *buf, size_t cap, size_t *n, const char *s) {
     }
 }
 
-static void put_num(char *buf, size_t cap, size_t *n, size_t v) {
-    char digits[24];
-    int k = 0;
-    do {
-        digits[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (k > 0 && *n + 1 < cap) {
-        buf[(*n)++] = digits[--k];
-    }
-}
 
 static void on_segv(int sig, siginfo_t *info, void *uctx) {
     const char *name;
@@ -322,8 +311,9 @@ static void on_segv(int sig, siginfo_t *info, void *uctx) {
         size_t n = 0;
         put(msg, sizeof(msg), &n, "juggle: task '");
         put(msg, sizeof(msg), &n, name);
-        put(msg, sizeof(msg), &n, "' overflowed its stack of ");
-        put_num(msg, sizeof(msg), &n, size);
+        char num[64]; /* The prefix and up to 20 digits. */
+        jg__fmt_u64(num, "' overflowed its stack of ", size);
+        put(msg, sizeof(msg), &n, num);
         put(msg, sizeof(msg), &n,
             " bytes (hit the guard page); spawn it with a larger "
             "stack_size\n");

@@ -112,22 +112,6 @@ void jg__task_pool_fini(struct jg__runtime *rt) {
     }
 }
 
-/* "task-<id>" without snprintf, which costs more than the rest of spawn. */
-static void default_name(char *buf, uint64_t id) {
-    char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + id % 10);
-        id /= 10;
-    } while (id != 0);
-    memcpy(buf, "task-", 5);
-    int k = 5;
-    while (n > 0) {
-        buf[k++] = digits[--n];
-    }
-    buf[k] = '\0';
-}
-
 int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
               void *arg, const jg_spawn_opts *opts) {
     struct jg__runtime *rt = w->rt;
@@ -181,7 +165,7 @@ int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
         strncpy(t->name, o.name, sizeof(t->name) - 1);
         t->name[sizeof(t->name) - 1] = '\0';
     } else {
-        default_name(t->name, t->id);
+        jg__fmt_u64(t->name, "task-", t->id);
     }
     /* Counted before it can run, so before it can be counted finished. */
     atomic_store_explicit(
