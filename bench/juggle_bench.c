@@ -14,6 +14,10 @@
  *   juggle-bench sleepers N [--stack private|shared] [--workers W]
  *                                  N tasks each sleep 2 s
  *   juggle-bench idle              CPU used while every task sleeps
+ *   juggle-bench fib N --workers W [--cutoff C]
+ *                                  naive fib, every call jg_par_join's
+ *   juggle-bench sum --n N --workers W
+ *                                  jg_par_reduce sum of an int64 array
  */
 #include <errno.h>
 #include <stdio.h>
@@ -313,6 +317,175 @@ static int bench_sleepers(int argc, char **argv) {
     return 0;
 }
 
+/* ---- fib: naive recursive Fibonacci, every call forks ---- */
+
+struct fib {
+    int n;
+    int cutoff;
+    long result;
+};
+
+static long fib_serial(int n) {
+    return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
+}
+
+static int fib_par(void *arg) {
+    struct fib *f = arg;
+    if (f->n < 2) {
+        f->result = f->n;
+        return 0;
+    }
+    if (f->n < f->cutoff) {
+        f->result = fib_serial(f->n);
+        return 0;
+    }
+    /* fib(n-1) is offered to other workers; fib(n-2) runs here first. */
+    struct fib a = {f->n - 2, f->cutoff, 0}, b = {f->n - 1, f->cutoff, 0};
+    int rc = jg_par_join(fib_par, &a, fib_par, &b);
+    f->result = a.result + b.result;
+    return rc;
+}
+
+struct fib_run {
+    struct fib f;
+    int64_t elapsed;
+};
+
+static void *fib_main(void *arg) {
+    struct fib_run *r = arg;
+    int64_t t0 = jg_now();
+    int rc = fib_par(&r->f);
+    r->elapsed = jg_now() - t0;
+    if (rc < 0) {
+        die("par_join", rc);
+    }
+    return NULL;
+}
+
+static int bench_fib(int argc, char **argv) {
+    struct fib_run r = {{35, 0, 0}, 0};
+    int workers = 1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+            workers = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--cutoff") == 0 && i + 1 < argc) {
+            r.f.cutoff = atoi(argv[++i]);
+        } else if (argv[i][0] != '-') {
+            r.f.n = atoi(argv[i]);
+        } else {
+            fprintf(stderr, "juggle-bench: fib: unknown option %s\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (r.f.n < 0 || r.f.n > 60 || workers < 0) {
+        fprintf(stderr, "juggle-bench: fib: bad arguments\n");
+        return 2;
+    }
+    jg_run_opts o = {.workers = workers};
+    int rc = jg_run(fib_main, &r, &o, NULL);
+    if (rc < 0) {
+        die("run", rc);
+    }
+    int64_t t0 = jg_now();
+    long serial = fib_serial(r.f.n);
+    int64_t serial_ns = jg_now() - t0;
+    if (serial != r.f.result) {
+        fprintf(stderr, "juggle-bench: fib: %ld != serial %ld\n",
+                r.f.result, serial);
+        return 1;
+    }
+    printf("{\"bench\":\"fib\",\"impl\":\"juggle\",\"n\":%d,"
+           "\"workers\":%d,\"cutoff\":%d,\"seconds\":%.4f,\"result\":%ld,"
+           "\"serial_seconds\":%.4f}\n",
+           r.f.n, workers, r.f.cutoff, (double)r.elapsed / 1e9, r.f.result,
+           (double)serial_ns / 1e9);
+    return 0;
+}
+
+/* ---- sum: jg_par_reduce over an int64 array ---- */
+
+struct sum_run {
+    const int64_t *v;
+    int64_t n;
+    int64_t result;
+    int64_t elapsed;
+};
+
+static int sum_body(void *arg, int64_t lo, int64_t hi, void *acc) {
+    const int64_t *v = ((struct sum_run *)arg)->v;
+    int64_t s = 0;
+    for (int64_t i = lo; i < hi; i++) {
+        s += v[i];
+    }
+    *(int64_t *)acc += s;
+    return 0;
+}
+
+static void sum_combine(void *arg, void *left, const void *right) {
+    (void)arg;
+    *(int64_t *)left += *(const int64_t *)right;
+}
+
+static void *sum_main(void *arg) {
+    struct sum_run *r = arg;
+    int64_t zero = 0;
+    int64_t t0 = jg_now();
+    int rc = jg_par_reduce(0, r->n, 0, sum_body, sum_combine, r, &zero,
+                           sizeof(zero), &r->result);
+    r->elapsed = jg_now() - t0;
+    if (rc < 0) {
+        die("par_reduce", rc);
+    }
+    return NULL;
+}
+
+static int bench_sum(int argc, char **argv) {
+    struct sum_run r = {.n = 100000000};
+    int workers = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+            workers = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc) {
+            r.n = atol(argv[++i]);
+        } else {
+            fprintf(stderr, "juggle-bench: sum: unknown option %s\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (r.n < 0 || workers < 0) {
+        fprintf(stderr, "juggle-bench: sum: bad arguments\n");
+        return 2;
+    }
+    int64_t *v = malloc((size_t)(r.n > 0 ? r.n : 1) * sizeof(*v));
+    if (v == NULL) {
+        die("malloc", -ENOMEM);
+    }
+    int64_t expect = 0;
+    for (int64_t i = 0; i < r.n; i++) {
+        v[i] = i % 1000;
+        expect += v[i];
+    }
+    r.v = v;
+    jg_run_opts o = {.workers = workers};
+    int rc = jg_run(sum_main, &r, &o, NULL);
+    if (rc < 0) {
+        die("run", rc);
+    }
+    if (r.result != expect) {
+        fprintf(stderr, "juggle-bench: sum: %lld != %lld\n",
+                (long long)r.result, (long long)expect);
+        return 1;
+    }
+    printf("{\"bench\":\"sum\",\"impl\":\"juggle\",\"n\":%lld,"
+           "\"workers\":%d,\"seconds\":%.4f,\"result\":%lld}\n",
+           (long long)r.n, workers, (double)r.elapsed / 1e9,
+           (long long)r.result);
+    free(v);
+    return 0;
+}
+
 /* ---- idle: CPU used by a runtime whose tasks all sleep ---- */
 
 static double cpu_seconds(void) {
@@ -350,6 +523,12 @@ static int bench_idle(void) {
 }
 
 int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "fib") == 0) {
+        return bench_fib(argc - 2, argv + 2);
+    }
+    if (argc >= 2 && strcmp(argv[1], "sum") == 0) {
+        return bench_sum(argc - 2, argv + 2);
+    }
     if (argc >= 2 && strcmp(argv[1], "idle") == 0) {
         return bench_idle();
     }
@@ -366,6 +545,7 @@ int main(int argc, char **argv) {
         return bench_sleepers(argc - 2, argv + 2);
     }
     fprintf(stderr, "usage: juggle-bench switch | rawswitch [--main-coroutine] | spawn | "
-                    "sleepers N [--stack private|shared] [--workers W] | idle\n");
+                    "sleepers N [--stack private|shared] [--workers W] | idle | "
+                    "fib N --workers W [--cutoff C] | sum --n N --workers W\n");
     return 2;
 }

@@ -9,5 +9,6 @@
 
 #include "juggle/base.h"
 #include "juggle/task.h"
+#include "juggle/par.h"
 
 #endif /* JUGGLE_H */

@@ -78,6 +78,19 @@ static inline void *jg__deque_take_unshared(struct jg__deque *q) {
     return item;
 }
 
+/* Owner only, with no possible thief: jg__deque_pop without the fence. */
+static inline void *jg__deque_pop_unshared(struct jg__deque *q) {
+    int64_t b = atomic_load_explicit(&q->bottom, memory_order_relaxed) - 1;
+    int64_t t = atomic_load_explicit(&q->top, memory_order_relaxed);
+    if (b < t) {
+        return NULL;
+    }
+    void *item = atomic_load_explicit(&q->slots[b & q->mask],
+                                      memory_order_relaxed);
+    atomic_store_explicit(&q->bottom, b, memory_order_relaxed);
+    return item;
+}
+
 /*
  * Owner only: take up to n of the oldest items into out[], with one CAS for
  * the lot. Returns how many were taken.

@@ -187,6 +187,22 @@ static void global_push(struct jg__runtime *rt, struct jg_task *t) {
     pthread_mutex_unlock(&rt->gq_lock);
 }
 
+void jg__sched_push_global(struct jg__runtime *rt, void *item) {
+    global_push(rt, item);
+    notify_one(rt);
+}
+
+void jg__sched_offer(struct jg__runtime *rt) {
+    if (atomic_load_explicit(&rt->nidle, memory_order_relaxed) > 0) {
+        notify_one(rt);
+    }
+}
+
+int jg__sched_idle_workers(struct jg__runtime *rt) {
+    return atomic_load_explicit(&rt->nidle, memory_order_relaxed) +
+           atomic_load_explicit(&rt->searching, memory_order_relaxed);
+}
+
 /* The deque is full: move its older half to the global queue, in order,
  * taking it from the deque in batches of one CAS each. */
 static void spill(struct jg__worker *w) {
@@ -360,8 +376,9 @@ static void run_timers(struct jg__worker *w) {
 
 /* ---- picking ---- */
 
-/* The next task for w, without waiting; NULL when there is none. */
-static struct jg_task *pick(struct jg__worker *w) {
+/* The next deque item (task or fork record) or pinned task for w, without
+ * waiting; NULL when there is none. */
+static struct jg_task *pick_item(struct jg__worker *w) {
     struct jg_task *t;
     w->tick++;
     /* Reading the clock costs ~20 ns: a busy worker looks at its timers
@@ -398,6 +415,20 @@ static struct jg_task *pick(struct jg__worker *w) {
         }
     }
     return steal_other(w);
+}
+
+/* The next task for w, without waiting; NULL when there is none. A fork
+ * record becomes a task here, or nothing when its owner took it back. */
+static struct jg_task *pick(struct jg__worker *w) {
+    for (;;) {
+        struct jg_task *t = pick_item(w);
+        if (t == NULL || !jg__item_is_fork(t)) {
+            return t;
+        }
+        if ((t = jg__fork_adopt(w, t)) != NULL) {
+            return t;
+        }
+    }
 }
 
 /* Anything for w to do? `now` < 0 skips the timers (no clock read). */
@@ -482,6 +513,8 @@ static struct jg_task *find_work(struct jg__worker *w) {
         }
         if (w->rt->nworkers > 1) {
             /* Spin on the queues only: timers are looked at after. */
+            atomic_fetch_add_explicit(&w->rt->searching, 1,
+                                      memory_order_relaxed);
             for (int i = 0; i < SPIN_ROUNDS && !has_work(w, -1) &&
                             !atomic_load_explicit(&w->rt->shutdown,
                                                   memory_order_relaxed);
@@ -490,6 +523,8 @@ static struct jg_task *find_work(struct jg__worker *w) {
                     jg__cpu_relax();
                 }
             }
+            atomic_fetch_sub_explicit(&w->rt->searching, 1,
+                                      memory_order_relaxed);
             if (has_work(w, jg__os_now())) {
                 continue;
             }

@@ -173,6 +173,7 @@ struct jg__runtime {
     int nidle_list;
     _Atomic int nidle; /* Mirrors nidle_list for lock-free checks. */
     _Atomic int park_fence; /* Only for jg__fence under TSan. */
+    _Atomic int searching;  /* Workers spinning for work (a hint). */
     _Atomic int started;       /* Main is spawned: quiescence means done. */
     _Atomic int shutdown;      /* Set once every task has finished. */
     _Atomic uint64_t next_id;
@@ -212,7 +213,12 @@ int jg__timer_arm(struct jg_task *self, int64_t deadline, uint64_t seq);
 void jg__sched_yield(struct jg_task *self);
 __attribute__((noreturn)) void jg__sched_exit(struct jg_task *self);
 
-/* Spawn on the calling worker (jg_spawn minus argument checks). */
+/* Create a task on the calling worker without queueing it; handle says
+ * whether a handle will be held (else it is detached). */
+int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
+                 jg_task_fn fn, void *arg, const jg_spawn_opts *opts);
+
+/* Spawn on the calling worker (jg_spawn minus the caller checks). */
 int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
               void *arg, const jg_spawn_opts *opts);
 
@@ -234,6 +240,29 @@ void jg__sched_shutdown(struct jg__runtime *rt);
 
 /* Free every task struct of the runtime (after the last worker stopped). */
 void jg__task_pool_fini(struct jg__runtime *rt);
+
+/*
+ * Fork-join (fork.c). A deque item is a task, or a fork record tagged with
+ * bit 0 (records are 8-aligned). The scheduler hands every record it takes
+ * to jg__fork_adopt(), which returns a task to run for it, or NULL when the
+ * fork's owner ran it itself (the record is then released).
+ */
+#define JG__FORK_TAG ((uintptr_t)1)
+struct jg__fork;
+static inline bool jg__item_is_fork(const void *item) {
+    return ((uintptr_t)item & JG__FORK_TAG) != 0;
+}
+struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item);
+
+/* Queue a deque item on the global queue (any thread). */
+void jg__sched_push_global(struct jg__runtime *rt, void *item);
+
+/* New stealable work was pushed: wake a parked worker if there is one.
+ * Cheap: no fence, so a race may leave it to the spinning workers. */
+void jg__sched_offer(struct jg__runtime *rt);
+
+/* Workers with nothing to do right now (parked or looking for work). */
+int jg__sched_idle_workers(struct jg__runtime *rt);
 
 /* For the overflow handler: the running task's stack (async-signal-safe).
  * Returns false outside a task. */

@@ -112,8 +112,8 @@ void jg__task_pool_fini(struct jg__runtime *rt) {
     }
 }
 
-int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
-              void *arg, const jg_spawn_opts *opts) {
+int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
+                 jg_task_fn fn, void *arg, const jg_spawn_opts *opts) {
     struct jg__runtime *rt = w->rt;
     jg_spawn_opts o = opts ? *opts : (jg_spawn_opts){0};
     if (fn == NULL || o.stack_mode < JG_STACK_DEFAULT ||
@@ -143,8 +143,7 @@ int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
     atomic_store_explicit(&t->wstate, JG__WS(JG__WS_SEQ(s), 0, JG__RUNNABLE),
                           memory_order_relaxed);
     atomic_store_explicit(&t->flags, 0, memory_order_relaxed);
-    atomic_store_explicit(&t->refs, out != NULL ? 2 : 1,
-                          memory_order_relaxed);
+    atomic_store_explicit(&t->refs, handle ? 2 : 1, memory_order_relaxed);
     atomic_store_explicit(&t->joiner, NULL, memory_order_relaxed);
     atomic_store_explicit(&t->joiner_seq, 0, memory_order_relaxed);
     t->start_rc = 0;
@@ -172,6 +171,17 @@ int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
         &w->spawned,
         atomic_load_explicit(&w->spawned, memory_order_relaxed) + 1,
         memory_order_release);
+    *out = t;
+    return 0;
+}
+
+int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
+              void *arg, const jg_spawn_opts *opts) {
+    struct jg_task *t;
+    int rc = jg__task_new(w, &t, out != NULL, fn, arg, opts);
+    if (rc < 0) {
+        return rc;
+    }
     if (out != NULL) {
         *out = t;
     }

@@ -280,3 +280,59 @@ Test(stress, spawn_trees_count_their_leaves, .timeout = 300) {
         cr_assert_eq((intptr_t)leaves, (intptr_t)1 << depth);
     }
 }
+
+/* ---- fork-join: many joins across workers ---- */
+
+struct fj {
+    int n;
+    long r;
+    uint32_t seed;
+};
+
+static int fj_fib(void *arg) {
+    struct fj *f = arg;
+    if (f->n < 2) {
+        f->r = f->n;
+        /* Now and then a leaf yields or sleeps: the join around it must
+         * survive its owner being suspended and moved. */
+        uint32_t r = rnd(&f->seed);
+        if (r % 64 == 0) {
+            jg_yield();
+        } else if (r % 512 == 1) {
+            jg_sleep(JG_US(20));
+        }
+        return 0;
+    }
+    struct fj a = {f->n - 2, 0, f->seed * 3 + 1}, b = {f->n - 1, 0, f->seed * 7 + 3};
+    int rc = jg_par_join(fj_fib, &a, fj_fib, &b);
+    f->r = a.r + b.r;
+    return rc;
+}
+
+static void *fj_rounds(void *arg) {
+    long rounds = *(long *)arg;
+    for (long i = 0; i < rounds; i++) {
+        struct fj f = {18, 0, (uint32_t)i + 1};
+        cr_assert_eq(fj_fib(&f), 0);
+        cr_assert_eq(f.r, 2584, "round %ld: fib(18) = %ld", i, f.r);
+    }
+    return NULL;
+}
+
+static void *fj_many_tasks(void *arg) {
+    jg_task *t[8];
+    for (int i = 0; i < 8; i++) {
+        jg_spawn(&t[i], fj_rounds, arg, NULL);
+    }
+    cr_assert_eq(jg_gather(t, 8, NULL), 0);
+    return NULL;
+}
+
+/* 8 tasks x rounds x ~4,000 joins each: over 10^6 joins at full size. */
+Test(stress, fork_join_across_workers, .timeout = 300) {
+    long rounds = stress(40);
+    for (int w = 2; w <= 4; w += 2) {
+        run_opts(fj_many_tasks, &rounds,
+                 (jg_run_opts){.workers = w, .queue_capacity = w == 2 ? 4 : 0});
+    }
+}

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_par.c - fork-join: jg_par_join, jg_par_for, jg_par_reduce. Results
+ * equal the serial computation (fib, sums and minimums, nested loops,
+ * uneven work), errors and the first-failure rule, forks that block,
+ * calls from outside the runtime, shrunken deques.
+ */
+#include <errno.h>
+#include <pthread.h>
+
+#include "helpers.h"
+
+/* ---- fib: every call forks ---- */
+
+struct fib {
+    int n;
+    long r;
+};
+
+static long fib_serial(int n) {
+    return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
+}
+
+static int fib(void *arg) {
+    struct fib *f = arg;
+    if (f->n < 2) {
+        f->r = f->n;
+        return 0;
+    }
+    struct fib a = {f->n - 2, 0}, b = {f->n - 1, 0};
+    int rc = jg_par_join(fib, &a, fib, &b);
+    f->r = a.r + b.r;
+    return rc;
+}
+
+static void *fib_main(void *arg) {
+    struct fib *f = arg;
+    cr_assert_eq(fib(f), 0);
+    return NULL;
+}
+
+Test(par_join, fib_equals_serial_on_any_worker_count, .timeout = 120) {
+    int n = stress(1) > 1 ? 18 : 24;
+    for (int w = 1; w <= 4; w++) {
+        for (int cap = 0; cap <= 4; cap += 4) {
+            struct fib f = {n, 0};
+            run_opts(fib_main, &f,
+                     (jg_run_opts){.workers = w, .queue_capacity = cap});
+            cr_assert_eq(f.r, fib_serial(n), "fib(%d) on %d workers: %ld", n,
+                         w, f.r);
+        }
+    }
+}
+
+static int ok(void *arg) {
+    atomic_fetch_add((_Atomic int *)arg, 1);
+    return 0;
+}
+
+static int fail_a(void *arg) {
+    atomic_fetch_add((_Atomic int *)arg, 1);
+    return -EIO;
+}
+
+static int fail_b(void *arg) {
+    atomic_fetch_add((_Atomic int *)arg, 1);
+    return -EPIPE;
+}
+
+static void *join_errors(void *arg) {
+    (void)arg;
+    _Atomic int ran = 0;
+    cr_assert_eq(jg_par_join(NULL, NULL, ok, (void *)&ran), -EINVAL);
+    cr_assert_eq(jg_par_join(ok, (void *)&ran, NULL, NULL), -EINVAL);
+    cr_assert_eq(atomic_load(&ran), 0, "a function ran after -EINVAL");
+    cr_assert_eq(jg_par_join(ok, (void *)&ran, ok, (void *)&ran), 0);
+    cr_assert_eq(jg_par_join(fail_a, (void *)&ran, fail_b, (void *)&ran),
+                 -EIO, "the first failure wins");
+    cr_assert_eq(jg_par_join(ok, (void *)&ran, fail_b, (void *)&ran), -EPIPE);
+    cr_assert_eq(jg_par_join(fail_a, (void *)&ran, ok, (void *)&ran), -EIO);
+    cr_assert_eq(atomic_load(&ran), 8, "both sides always run");
+    return NULL;
+}
+
+Test(par_join, reports_errors) {
+    run_on(join_errors, NULL, 1);
+    run_on(join_errors, NULL, 2);
+}
+
+/* ---- forks that block ---- */
+
+struct nap {
+    int64_t ns;
+    _Atomic int *done;
+};
+
+static int nap(void *arg) {
+    struct nap *n = arg;
+    cr_assert_eq(jg_sleep(n->ns), 0);
+    atomic_fetch_add(n->done, 1);
+    return 0;
+}
+
+static int nap_tree(void *arg) {
+    struct nap *n = arg;
+    struct nap a = *n, b = *n;
+    return jg_par_join(nap, &a, nap, &b);
+}
+
+static void *blocking_forks(void *arg) {
+    _Atomic int *done = arg;
+    /* Both sides sleep: the owner blocks in fa (and may resume on another
+     * worker), the offered fb may be stolen and sleep as a task. */
+    for (int i = 0; i < 20; i++) {
+        struct nap a = {JG_US(200 + i * 10), done}, b = {JG_US(150), done};
+        cr_assert_eq(jg_par_join(nap_tree, &a, nap_tree, &b), 0);
+    }
+    return NULL;
+}
+
+Test(par_join, sides_may_sleep_and_migrate, .timeout = 60) {
+    for (int w = 1; w <= 3; w++) {
+        _Atomic int done = 0;
+        run_on(blocking_forks, (void *)&done, w);
+        cr_assert_eq(atomic_load(&done), 20 * 4);
+    }
+}
+
+static int spawn_in_fa(void *arg) {
+    jg_task *t;
+    jg_spawn(&t, (jg_task_fn)arg, NULL, NULL); /* Sits above the fork. */
+    jg_join(t, NULL);
+    return 0;
+}
+
+static void *noop(void *arg) {
+    return arg;
+}
+
+static int spawn_and_leave(void *arg) {
+    (void)arg;
+    jg_spawn(NULL, noop, NULL, NULL); /* Detached: stays in the deque. */
+    return 0;
+}
+
+static void *fa_spawns(void *arg) {
+    _Atomic int *ran = arg;
+    for (int i = 0; i < 100; i++) {
+        cr_assert_eq(jg_par_join(spawn_and_leave, NULL, ok, (void *)ran), 0);
+        cr_assert_eq(jg_par_join(spawn_in_fa, (void *)noop, ok, (void *)ran),
+                     0);
+    }
+    return NULL;
+}
+
+Test(par_join, survives_tasks_spawned_inside_it) {
+    for (int w = 1; w <= 2; w++) {
+        _Atomic int ran = 0;
+        run_on(fa_spawns, (void *)&ran, w);
+        cr_assert_eq(atomic_load(&ran), 200);
+    }
+}
+
+static void *fib_in_shared_task(void *arg) {
+    jg_task *t;
+    jg_spawn_opts o = {.stack_mode = JG_STACK_SHARED};
+    jg_spawn(&t, fib_main, arg, &o);
+    jg_join(t, NULL);
+    return NULL;
+}
+
+Test(par_join, works_in_a_shared_stack_task) {
+    struct fib f = {20, 0};
+    run_on(fib_in_shared_task, &f, 2);
+    cr_assert_eq(f.r, fib_serial(20));
+}
+
+/* ---- jg_par_for ---- */
+
+struct cover {
+    _Atomic unsigned char *hits;
+    int64_t base;
+};
+
+static int mark(void *arg, int64_t lo, int64_t hi) {
+    struct cover *c = arg;
+    for (int64_t i = lo; i < hi; i++) {
+        atomic_fetch_add(&c->hits[i - c->base], 1);
+    }
+    return 0;
+}
+
+static void check_cover(int64_t lo, int64_t hi, int64_t grain) {
+    struct cover c = {calloc((size_t)(hi - lo) + 1, 1), lo};
+    cr_assert_eq(jg_par_for(lo, hi, grain, mark, &c), 0);
+    for (int64_t i = 0; i < hi - lo; i++) {
+        cr_assert_eq(c.hits[i], 1, "index %lld ran %d times (grain %lld)",
+                     (long long)(lo + i), c.hits[i], (long long)grain);
+    }
+    free((void *)c.hits);
+}
+
+static void *cover_all(void *arg) {
+    (void)arg;
+    int64_t grains[] = {0, 1, 7, 1000, 1 << 20};
+    for (int g = 0; g < 5; g++) {
+        check_cover(0, 100000, grains[g]);
+        check_cover(-500, 501, grains[g]);
+        check_cover(3, 4, grains[g]);
+    }
+    return NULL;
+}
+
+Test(par_for, covers_every_index_once, .timeout = 120) {
+    for (int w = 1; w <= 4; w++) {
+        run_opts(cover_all, NULL,
+                 (jg_run_opts){.workers = w, .queue_capacity = w == 3 ? 4 : 0});
+    }
+}
+
+static int never(void *arg, int64_t lo, int64_t hi) {
+    (void)arg, (void)lo, (void)hi;
+    cr_assert(0, "body ran");
+    return 0;
+}
+
+static int fail_at(void *arg, int64_t lo, int64_t hi) {
+    const int64_t *bad = arg;
+    for (int64_t i = lo; i < hi; i++) {
+        for (int k = 0; k < 3; k++) {
+            if (i == bad[k]) {
+                return -(int)(100 + k);
+            }
+        }
+    }
+    return 0;
+}
+
+static void *for_errors(void *arg) {
+    (void)arg;
+    cr_assert_eq(jg_par_for(0, 10, 0, NULL, NULL), -EINVAL);
+    cr_assert_eq(jg_par_for(5, 4, 0, never, NULL), -EINVAL);
+    cr_assert_eq(jg_par_for(0, 10, -1, never, NULL), -EINVAL);
+    cr_assert_eq(jg_par_for(7, 7, 0, never, NULL), 0);
+    /* Failures at 900, 300, 600: the one in index order first wins. */
+    int64_t bad[3] = {900, 300, 600};
+    cr_assert_eq(jg_par_for(0, 1000, 1, fail_at, bad), -101);
+    cr_assert_eq(jg_par_for(0, 1000, 10, fail_at, bad), -101);
+    return NULL;
+}
+
+Test(par_for, reports_errors_in_index_order) {
+    run_on(for_errors, NULL, 1);
+    run_on(for_errors, NULL, 2);
+}
+
+/* Nested loops: each row is itself a parallel loop. */
+struct grid {
+    int64_t cols;
+    _Atomic int64_t *cells;
+};
+
+struct row {
+    struct grid *g;
+    int64_t r;
+};
+
+static int fill_cols(void *arg, int64_t lo, int64_t hi) {
+    struct row *rw = arg;
+    for (int64_t c = lo; c < hi; c++) {
+        atomic_fetch_add(&rw->g->cells[rw->r * rw->g->cols + c], rw->r + c);
+    }
+    return 0;
+}
+
+static int fill_rows(void *arg, int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; r++) {
+        struct row rw = {arg, r};
+        int rc = jg_par_for(0, ((struct grid *)arg)->cols, 0, fill_cols, &rw);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void *nested(void *arg) {
+    (void)arg;
+    struct grid g = {300, calloc(200 * 300, sizeof(int64_t))};
+    cr_assert_eq(jg_par_for(0, 200, 0, fill_rows, &g), 0);
+    for (int64_t r = 0; r < 200; r++) {
+        for (int64_t c = 0; c < 300; c++) {
+            cr_assert_eq(g.cells[r * 300 + c], r + c);
+        }
+    }
+    free((void *)g.cells);
+    return NULL;
+}
+
+Test(par_for, nests, .timeout = 60) {
+    for (int w = 1; w <= 3; w++) {
+        run_on(nested, NULL, w);
+    }
+}
+
+/* ---- jg_par_reduce ---- */
+
+struct vec {
+    const int64_t *v;
+};
+
+static int sum(void *arg, int64_t lo, int64_t hi, void *acc) {
+    const int64_t *v = ((struct vec *)arg)->v;
+    int64_t s = 0;
+    for (int64_t i = lo; i < hi; i++) {
+        s += v[i];
+    }
+    *(int64_t *)acc += s;
+    return 0;
+}
+
+static void add(void *arg, void *l, const void *r) {
+    (void)arg;
+    *(int64_t *)l += *(const int64_t *)r;
+}
+
+static int vmin(void *arg, int64_t lo, int64_t hi, void *acc) {
+    const int64_t *v = ((struct vec *)arg)->v;
+    int64_t m = *(int64_t *)acc;
+    for (int64_t i = lo; i < hi; i++) {
+        m = v[i] < m ? v[i] : m;
+    }
+    *(int64_t *)acc = m;
+    return 0;
+}
+
+static void take_min(void *arg, void *l, const void *r) {
+    (void)arg;
+    if (*(const int64_t *)r < *(int64_t *)l) {
+        *(int64_t *)l = *(const int64_t *)r;
+    }
+}
+
+static void *sum_and_min(void *arg) {
+    int64_t n = *(int64_t *)arg;
+    int64_t *v = malloc((size_t)n * sizeof(*v));
+    int64_t expect_sum = 0, expect_min = INT64_MAX;
+    uint32_t r = 99;
+    for (int64_t i = 0; i < n; i++) {
+        v[i] = (int64_t)(rnd(&r) % 2000001) - 1000000;
+        expect_sum += v[i];
+        expect_min = v[i] < expect_min ? v[i] : expect_min;
+    }
+    struct vec vv = {v};
+    int64_t zero = 0, top = INT64_MAX, s = 1, m = 1;
+    cr_assert_eq(jg_par_reduce(0, n, 0, sum, add, &vv, &zero, 8, &s), 0);
+    cr_assert_eq(s, expect_sum);
+    cr_assert_eq(jg_par_reduce(0, n, 4096, vmin, take_min, &vv, &top, 8, &m),
+                 0);
+    cr_assert_eq(m, expect_min);
+    free(v);
+    return NULL;
+}
+
+/* 10^8 elements at full size (800 MB), fewer in sanitizer builds. */
+Test(par_reduce, sum_and_min_equal_serial, .timeout = 300) {
+    int64_t n = stress(100000000);
+    run_on(sum_and_min, &n, 2);
+}
+
+/* Combine order: a non-commutative fold of ranges must come out contiguous
+ * and in order. */
+struct span {
+    int64_t lo, hi;
+    int64_t pieces;
+};
+
+static int spans(void *arg, int64_t lo, int64_t hi, void *acc) {
+    (void)arg;
+    struct span *s = acc;
+    if (s->pieces == 0) {
+        s->lo = lo;
+    } else {
+        cr_assert_eq(s->hi, lo, "chunks folded out of order");
+    }
+    s->hi = hi;
+    s->pieces++;
+    return 0;
+}
+
+static void join_spans(void *arg, void *l, const void *r) {
+    (void)arg;
+    struct span *a = l;
+    const struct span *b = r;
+    if (b->pieces == 0) {
+        return;
+    }
+    if (a->pieces == 0) {
+        *a = *b;
+        return;
+    }
+    cr_assert_eq(a->hi, b->lo, "combined out of order");
+    a->hi = b->hi;
+    a->pieces += b->pieces;
+}
+
+static void *ordered(void *arg) {
+    (void)arg;
+    struct span id = {0, 0, 0}, out;
+    int64_t grains[] = {0, 1, 100};
+    for (int g = 0; g < 3; g++) {
+        cr_assert_eq(jg_par_reduce(10, 100010, grains[g], spans, join_spans,
+                                   NULL, &id, sizeof(id), &out),
+                     0);
+        cr_assert_eq(out.lo, 10);
+        cr_assert_eq(out.hi, 100010);
+    }
+    int64_t z = 0, res = 5;
+    cr_assert_eq(jg_par_reduce(3, 3, 0, sum, add, NULL, &z, 8, &res), 0);
+    cr_assert_eq(res, 0, "an empty range gives the identity");
+    cr_assert_eq(jg_par_reduce(0, 1, 0, sum, add, NULL, &z, 0, &res), -EINVAL);
+    cr_assert_eq(jg_par_reduce(0, 1, 0, sum, add, NULL, &z, 5000, &res),
+                 -EINVAL);
+    cr_assert_eq(jg_par_reduce(0, 1, 0, NULL, add, NULL, &z, 8, &res), -EINVAL);
+    cr_assert_eq(jg_par_reduce(2, 1, 0, sum, add, NULL, &z, 8, &res), -EINVAL);
+    cr_assert_eq(jg_par_reduce(0, 1, 0, sum, add, NULL, NULL, 8, &res),
+                 -EINVAL);
+    return NULL;
+}
+
+Test(par_reduce, combines_in_order, .timeout = 60) {
+    for (int w = 1; w <= 4; w++) {
+        run_on(ordered, NULL, w);
+    }
+}
+
+/* Uneven work: a few indices cost far more than the rest. */
+static int uneven(void *arg, int64_t lo, int64_t hi, void *acc) {
+    (void)arg;
+    for (int64_t i = lo; i < hi; i++) {
+        int64_t x = i;
+        int reps = i % 97 == 0 ? 20000 : 1;
+        for (int k = 0; k < reps; k++) {
+            x = (x * 1103515245 + 12345) & 0xffff;
+        }
+        *(int64_t *)acc += x + i;
+    }
+    return 0;
+}
+
+static void *uneven_main(void *arg) {
+    int64_t *out = arg;
+    int64_t z = 0;
+    cr_assert_eq(jg_par_reduce(0, 20000, 0, uneven, add, NULL, &z, 8, out),
+                 0);
+    return NULL;
+}
+
+Test(par_reduce, uneven_work_equals_serial, .timeout = 120) {
+    int64_t serial = 0;
+    uneven(NULL, 0, 20000, &serial);
+    for (int w = 1; w <= 3; w++) {
+        int64_t got = 0;
+        run_on(uneven_main, &got, w);
+        cr_assert_eq(got, serial);
+    }
+}
+
+/* ---- from outside any runtime: the default runtime ---- */
+
+static void *outside_thread(void *arg) {
+    (void)arg;
+    struct fib f = {20, 0};
+    cr_assert_eq(fib(&f), 0);
+    cr_assert_eq(f.r, fib_serial(20));
+    check_cover(0, 50000, 0);
+    return NULL;
+}
+
+Test(par, works_outside_the_runtime_from_many_threads, .timeout = 60) {
+    /* No jg_run: plain threads, served by the default runtime. */
+    cr_assert_eq(jg_worker_index(), -1);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&th[i], NULL, outside_thread, NULL);
+    }
+    outside_thread(NULL);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+    }
+    int64_t z = 0, res = 0;
+    int64_t v[3] = {1, 2, 3};
+    struct vec vv = {v};
+    cr_assert_eq(jg_par_reduce(0, 3, 0, sum, add, &vv, &z, 8, &res), 0);
+    cr_assert_eq(res, 6);
+    cr_assert_eq(jg_par_join(NULL, NULL, NULL, NULL), -EINVAL);
+}
