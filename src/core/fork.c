@@ -1,35 +1,45 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fork.c - jg_par_join inside a task: lazy forks on the worker's deque.
+ * fork.c - jg_par_join inside a task: latent forks, promoted on demand to
+ * the worker's deque.
  *
- * Model. A join offers its second half (fb) as a fork record, on the
- * joining task's stack, pushed at the bottom of the worker's deque, and runs
- * its first half (fa) at once. Afterwards it pops the bottom of the deque:
- * if that is still its record, nobody took fb and it runs fb inline. That
- * is the whole fast path: one push and one pop (with no fence at all when
- * the runtime has one worker), no allocation, no stack.
+ * Model. A join records its second half (fb) in a fork record on the
+ * joining task's own stack and runs its first half (fa) at once. The record
+ * starts *latent*: linked into the task's private list of forks, invisible
+ * to other workers. When fa returns, a record still latent is unlinked and
+ * fb runs inline: a join that nobody could take costs a few plain stores
+ * and loads, no atomics, no allocation, no stack.
  *
- * Any other taker of the record - a thief, the worker's own scheduler, the
- * global queue after a spill - hands it to jg__fork_adopt(), which decides
- * the record's fate with one CAS on `state`: PENDING -> STOLEN (fb then runs
- * as a task of its own, with its own stack, so it may block like any task)
- * or, if the owner got there first (PENDING -> OWNED, below), discards it.
+ * Promotion. Every PROMOTE_EVERY joins, a worker looks whether any worker
+ * is idle; if one is, the task's *oldest* latent fork (the biggest piece of
+ * work, nearest the root) is pushed on the worker's Chase-Lev deque, where
+ * thieves find it. This is heartbeat scheduling driven by demand: forks
+ * are exposed only when someone can take them, so a busy machine pays for
+ * no synchronisation at all. A task that is about to wait exposes all its
+ * latent forks (jg__fork_expose), so its worker can run them meanwhile.
  *
- * The slow path: when the pop does not give back the record (fa blocked and
- * the task resumed on another worker; fa spawned tasks that sit above the
- * record; the record was spilled or stolen), the owner tries PENDING ->
- * OWNED and runs fb itself on success. Either way the record may still be
- * referenced by whoever holds the deque entry, and it lives on the owner's
- * stack: so the owner waits, suspended, until the record is *released* -
- * by the thief's task once fb is done, or by whoever discards the entry.
+ * A promoted record follows the deque protocol. The owner, after fa, pops
+ * the bottom of its deque: its record, if nobody took it, and fb runs
+ * inline. Any other taker - a thief, the worker's own scheduler, the global
+ * queue after a spill - hands it to jg__fork_adopt(), which settles its
+ * fate with one CAS on `state`: PENDING -> STOLEN (fb then runs as a task
+ * of its own, with its own stack, so it may block like any task) or, if the
+ * owner got there first (PENDING -> OWNED), drops it. When the pop does not
+ * give the record back (fa blocked and the task resumed on another worker,
+ * fa spawned tasks above it, it was spilled or stolen), the owner tries
+ * PENDING -> OWNED and runs fb itself on success. Either way the record may
+ * still be referenced by whoever holds the deque entry, and it lives on the
+ * owner's stack: so the owner waits, suspended, until the record is
+ * *released*, by the thief's task once fb is done or by whoever drops the
+ * entry.
  *
  * Release. `ws` holds the owner's wait sequence << 1, and bit 0 = released.
- * The releaser reads everything it needs (the owner) first, then sets bit 0
- * with one exchange, which also tells it the wait to end; after that it
- * never touches the record again, since the owner may return at once.
+ * The releaser reads what it needs (the owner) first, then sets bit 0 with
+ * one exchange, which also tells it which wait to end; after that it never
+ * touches the record, since the owner may return at once.
  *
- * Shared-stack tasks do not offer forks: their stack bytes move while they
- * wait, so a record on that stack could not stay put. They run fa then fb.
+ * Shared-stack tasks do not fork: their stack bytes move while they wait,
+ * so a record on that stack could not stay put. They run fa, then fb.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -37,15 +47,27 @@
 #include "core/fork.h"
 #include "core/sched.h"
 
+/* Joins between looks for idle workers. The look is a relaxed load or two,
+ * so this is about spreading its cost; 64 joins of fib take well under a
+ * microsecond, quick enough for a thief that is spinning. */
+#define PROMOTE_EVERY 64
+
 enum { PENDING, OWNED, STOLEN };
 
+/* Forks run by a task other than their owner, since the process started:
+ * a statistic (tests check the stealing path is taken). Relaxed: nothing
+ * is ordered by it. */
+_Atomic uint64_t jg__forks_stolen;
+
 struct jg__fork {
-    jg_par_fn fn;  /* fb and its argument: written before the push. */
+    jg_par_fn fn;  /* fb and its argument: written before the fork. */
     void *arg;
     int rc;        /* fb's result when a thief ran it; read after release. */
+    bool promoted; /* On a deque (or was). Written by the owner only. */
     _Atomic int state;       /* PENDING, then OWNED or STOLEN, by CAS. */
     _Atomic uint64_t ws;     /* Owner's wait seq << 1 | released. */
     struct jg_task *owner;   /* Immutable. */
+    struct jg__fork *newer;  /* Latent list, owner only. */
 } __attribute__((aligned(8)));
 
 static void fork_release(struct jg__fork *f) {
@@ -94,6 +116,7 @@ struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item) {
         fork_release(f); /* The owner ran fb itself: drop the entry. */
         return NULL;
     }
+    atomic_fetch_add_explicit(&jg__forks_stolen, 1, memory_order_relaxed);
     struct jg_task *t;
     jg_spawn_opts o = {.name = "fork", .stack_mode = JG_STACK_PRIVATE};
     if (jg__task_new(w, &t, false, fork_entry, f, &o) < 0) {
@@ -106,37 +129,53 @@ struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item) {
     return t;
 }
 
+/* Push self's oldest latent fork on its worker's deque. Returns false when
+ * the deque is full (the fork stays latent). */
+static bool promote_oldest(struct jg_task *self) {
+    struct jg__fork *f = self->latent_old;
+    /* What the deque protocol needs; latent forks never set it up. */
+    f->owner = self;
+    atomic_init(&f->state, PENDING);
+    atomic_init(&f->ws, 0);
+    struct jg__worker *w = self->worker;
+    void *item = (void *)((uintptr_t)f | JG__FORK_TAG);
+    if (jg__deque_push(&w->deque, item) != 0) {
+        return false;
+    }
+    f->promoted = true;
+    self->latent_old = f->newer;
+    if (self->latent_old == NULL) {
+        self->latent_new = NULL;
+    }
+    return true;
+}
+
+void jg__fork_expose(struct jg_task *self) {
+    bool any = false;
+    while (self->latent_old != NULL && promote_oldest(self)) {
+        any = true;
+    }
+    if (any && self->worker->rt->nworkers > 1) {
+        jg__sched_offer(self->worker->rt);
+    }
+}
+
 static int join_serial(jg_par_fn fa, void *a, jg_par_fn fb, void *b) {
     int ra = fa(a);
     int rb = fb(b);
     return ra < 0 ? ra : rb;
 }
 
-int jg__par_join_task(struct jg_task *self, jg_par_fn fa, void *a,
-                      jg_par_fn fb, void *b) {
-    if (self->mode == JG_STACK_SHARED) {
-        return join_serial(fa, a, fb, b);
-    }
-    struct jg__worker *w = self->worker;
-    struct jg__runtime *rt = w->rt;
-    struct jg__fork f = {.fn = fb, .arg = b, .owner = self};
-    atomic_init(&f.state, PENDING);
-    atomic_init(&f.ws, 0);
-    void *item = (void *)((uintptr_t)&f | JG__FORK_TAG);
-    if (jg__deque_push(&w->deque, item) != 0) {
-        return join_serial(fa, a, fb, b); /* Deque full: plenty to steal. */
-    }
-    bool single = rt->nworkers == 1;
-    if (!single) {
-        jg__sched_offer(rt);
-    }
-    int ra = fa(a);
+/* fa is done and f was promoted: get fb run, by us or by whoever took f. */
+__attribute__((noinline))
+static int reclaim(struct jg_task *self, struct jg__worker *w,
+                   struct jg__fork *f) {
+    void *item = (void *)((uintptr_t)f | JG__FORK_TAG);
     if (self->worker == w) {
-        void *got = single ? jg__deque_pop_unshared(&w->deque)
-                           : jg__deque_pop(&w->deque);
+        void *got = w->rt->nworkers == 1 ? jg__deque_pop_unshared(&w->deque)
+                                         : jg__deque_pop(&w->deque);
         if (got == item) {
-            int rb = fb(b); /* Nobody took it: the fast path. */
-            return ra < 0 ? ra : rb;
+            return f->fn(f->arg); /* Nobody took it. */
         }
         if (got != NULL) {
             jg__deque_push(&w->deque, got); /* Not ours: put it back. */
@@ -144,14 +183,61 @@ int jg__par_join_task(struct jg_task *self, jg_par_fn fa, void *a,
     }
     int expect = PENDING;
     int rb = 0;
-    if (atomic_compare_exchange_strong_explicit(&f.state, &expect, OWNED,
+    if (atomic_compare_exchange_strong_explicit(&f->state, &expect, OWNED,
                                                 memory_order_acq_rel,
                                                 memory_order_acquire)) {
-        rb = fb(b);
+        rb = f->fn(f->arg);
     }
-    wait_released(self, &f);
-    if (expect == STOLEN) {
-        rb = f.rc;
+    wait_released(self, f);
+    return expect == STOLEN ? f->rc : rb;
+}
+
+int jg_par_join(jg_par_fn fa, void *a, jg_par_fn fb, void *b) {
+    if (jg__unlikely(fa == NULL || fb == NULL)) {
+        return -EINVAL;
+    }
+    /* Read at entry, before anything can switch (see sched.h). */
+    struct jg__worker *w = jg__tls_worker;
+    if (jg__unlikely(w == NULL || w->current == NULL)) {
+        return jg__par_join_outside(fa, a, fb, b);
+    }
+    struct jg_task *self = w->current;
+    if (jg__unlikely(self->mode == JG_STACK_SHARED)) {
+        return join_serial(fa, a, fb, b);
+    }
+    struct jg__fork f;
+    f.fn = fb;
+    f.arg = b;
+    f.promoted = false;
+    f.newer = NULL;
+    /* Link f as the newest latent fork. */
+    struct jg__fork *prev = self->latent_new;
+    if (prev != NULL) {
+        prev->newer = &f;
+    } else {
+        self->latent_old = &f;
+    }
+    self->latent_new = &f;
+    if (jg__unlikely(++w->fork_tick >= PROMOTE_EVERY)) {
+        w->fork_tick = 0;
+        if (w->rt->nworkers > 1 && jg__sched_idle_workers(w->rt) > 0 &&
+            promote_oldest(self)) {
+            jg__sched_offer(w->rt);
+        }
+    }
+    int ra = fa(a);
+    int rb;
+    if (jg__likely(!f.promoted)) {
+        /* Still latent, so still the newest: unlink it and run fb. */
+        self->latent_new = prev;
+        if (prev != NULL && self->latent_old != &f) {
+            prev->newer = NULL;
+        } else {
+            self->latent_old = self->latent_new = NULL;
+        }
+        rb = fb(b);
+    } else {
+        rb = reclaim(self, w, &f);
     }
     return ra < 0 ? ra : rb;
 }

@@ -9,8 +9,13 @@
 
 struct jg_task;
 
-/* jg_par_join for a caller that is the running task self. */
-int jg__par_join_task(struct jg_task *self, jg_par_fn fa, void *a,
-                      jg_par_fn fb, void *b);
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Forks stolen since the process started (a statistic, for tests). */
+extern _Atomic uint64_t jg__forks_stolen;
+
+/* jg_par_join for a caller outside any runtime (par.c). */
+int jg__par_join_outside(jg_par_fn fa, void *a, jg_par_fn fb, void *b);
 
 #endif /* JG_CORE_FORK_H */

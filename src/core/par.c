@@ -160,16 +160,9 @@ static int join_thunk(void *ctx) {
     return jg_par_join(j->fa, j->a, j->fb, j->b);
 }
 
-int jg_par_join(jg_par_fn fa, void *a, jg_par_fn fb, void *b) {
-    if (fa == NULL || fb == NULL) {
-        return -EINVAL;
-    }
-    struct jg__worker *w = jg__worker_self();
-    if (w == NULL || w->current == NULL) {
-        struct join_args j = {fa, fb, a, b};
-        return run_outside(join_thunk, &j);
-    }
-    return jg__par_join_task(w->current, fa, a, fb, b);
+int jg__par_join_outside(jg_par_fn fa, void *a, jg_par_fn fb, void *b) {
+    struct join_args j = {fa, fb, a, b};
+    return run_outside(join_thunk, &j);
 }
 
 /* ---- jg_par_for ---- */

@@ -63,17 +63,17 @@
 
 enum { HO_NONE, HO_YIELD, HO_PARK, HO_EXIT };
 
-static __thread struct jg__worker *tls_worker
+__thread struct jg__worker *jg__tls_worker
     __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) struct jg__worker *jg__worker_self(void) {
     /* The empty asm keeps the compiler from caching the TLS address. */
     __asm__ volatile("" ::: "memory");
-    return tls_worker;
+    return jg__tls_worker;
 }
 
 void jg__worker_bind(struct jg__worker *w) {
-    tls_worker = w;
+    jg__tls_worker = w;
 }
 
 /* ---- queues ---- */
@@ -732,6 +732,9 @@ static void resumed(struct jg__worker *w, struct jg_task *self) {
 static struct jg__worker *switch_away(struct jg__worker *w,
                                       struct jg_task *self, int kind) {
     int exiting = kind == HO_EXIT;
+    if (kind == HO_PARK && self->latent_old != NULL) {
+        jg__fork_expose(self); /* Let others run what we would have. */
+    }
     w->ho_kind = kind;
     w->ho_task = self;
     struct jg_task *next = pick(w);
@@ -870,7 +873,7 @@ bool jg__wake(struct jg_task *t, uint64_t seq, int reason) {
 
 bool jg__sched_current_stack(const char **name, void **lo, size_t *size,
                              size_t *guard) {
-    struct jg__worker *w = tls_worker;
+    struct jg__worker *w = jg__tls_worker;
     if (w == NULL || w->current == NULL) {
         return false;
     }

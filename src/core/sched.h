@@ -103,6 +103,9 @@ struct jg_task {
 #endif
     uint64_t id;            /* 0 for main, then 1, 2, ... per runtime. */
     char name[24];          /* Given name (truncated) or "task-<id>". */
+    /* Latent forks (fork.c): the oldest and newest fork records of this
+     * task that nobody else can see yet. Task-private. */
+    struct jg__fork *latent_old, *latent_new;
 };
 
 /* The tools' view of a task's context (NULL in plain builds). */
@@ -146,6 +149,7 @@ struct jg__worker {
     /* Parking: futex word set to 1 to wake; parked under park_lock. */
     _Atomic uint32_t wake_word;
     bool parked;
+    uint32_t fork_tick;    /* Joins since the last look for idle workers. */
     /* Tasks spawned on / finished on this worker. Each is stored only by
      * the owner (release) and read by any worker checking for quiescence
      * (acquire); see quiescent() in sched.c. */
@@ -187,6 +191,12 @@ struct jg__runtime {
 /* The worker of the calling thread, or NULL. Never inlined: a task may move
  * between threads, so the thread-local is re-read on every call. */
 struct jg__worker *jg__worker_self(void);
+
+/* The thread-local behind it. Read it directly only at the entry of a
+ * function, before anything that may switch: after a switch the compiler
+ * may still hold the address of the old thread's copy. */
+extern __thread struct jg__worker *jg__tls_worker
+    __attribute__((tls_model("initial-exec")));
 
 /* Start waiting: returns the new wait's seq, or 0 when cancellable and a
  * pending cancellation was consumed instead (the caller returns
@@ -253,6 +263,9 @@ static inline bool jg__item_is_fork(const void *item) {
     return ((uintptr_t)item & JG__FORK_TAG) != 0;
 }
 struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item);
+
+/* Make every latent fork of self stealable (self is about to wait). */
+void jg__fork_expose(struct jg_task *self);
 
 /* Queue a deque item on the global queue (any thread). */
 void jg__sched_push_global(struct jg__runtime *rt, void *item);

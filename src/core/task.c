@@ -156,6 +156,7 @@ int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
                          : (uint32_t)(size / jg__os_page_size());
     t->saved = NULL;
     t->saved_len = t->saved_cap = 0;
+    t->latent_old = t->latent_new = NULL;
 #ifdef JG__SANITIZED
     memset(&t->san, 0, sizeof(t->san));
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "core/fork.h"
 #include "helpers.h"
 
 /* ---- fib: every call forks ---- */
@@ -41,6 +42,7 @@ static void *fib_main(void *arg) {
 
 Test(par_join, fib_equals_serial_on_any_worker_count, .timeout = 120) {
     int n = stress(1) > 1 ? 18 : 24;
+    uint64_t stolen = atomic_load(&jg__forks_stolen);
     for (int w = 1; w <= 4; w++) {
         for (int cap = 0; cap <= 4; cap += 4) {
             struct fib f = {n, 0};
@@ -50,6 +52,8 @@ Test(par_join, fib_equals_serial_on_any_worker_count, .timeout = 120) {
                          w, f.r);
         }
     }
+    /* Idle workers took forks: the stealing path ran, not only inline. */
+    cr_assert(atomic_load(&jg__forks_stolen) > stolen, "no fork was stolen");
 }
 
 static int ok(void *arg) {
