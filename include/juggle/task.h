@@ -57,7 +57,12 @@ typedef enum jg_stack_mode {
     JG_STACK_SHARED = 2,
 } jg_stack_mode;
 
-/* Guard pages below private stacks. */
+/*
+ * Guard pages below stacks. A task that runs into the guard page ends the
+ * program with a message naming it. As with threads, a single stack frame
+ * bigger than the guard (4 KiB) can jump past it; compile such code with
+ * gcc's -fstack-clash-protection, which makes big frames touch each page.
+ */
 typedef enum jg_guard_mode {
     /*
      * Guard every stack. Uses MADV_GUARD_INSTALL where the kernel has it

@@ -142,10 +142,16 @@ static void idle_remove(struct jg__runtime *rt, struct jg__worker *w) {
 static void notify_worker(struct jg__worker *w) {
     struct jg__runtime *rt = w->rt;
     pthread_mutex_lock(&rt->park_lock);
+    bool parked = w->parked;
     idle_remove(rt, w);
     atomic_store_explicit(&w->wake_word, 1, memory_order_relaxed);
     pthread_mutex_unlock(&rt->park_lock);
-    jg__os_futex_wake(&w->wake_word, 1);
+    /* A worker not yet parked looks at its inbox before it sleeps (the
+     * lock orders that look after our push), so only a parked one needs
+     * the system call. */
+    if (parked) {
+        jg__os_futex_wake(&w->wake_word, 1);
+    }
 }
 
 /* Make room for n more tasks in the global ring. Called with gq_lock held.
@@ -257,6 +263,10 @@ static void ready(struct jg_task *t) {
     }
     global_push(rt, t);
     notify_one(rt);
+}
+
+void jg__sched_ready(struct jg_task *t) {
+    ready(t);
 }
 
 void jg__sched_ready_new(struct jg__worker *w, struct jg_task *t) {
@@ -590,6 +600,7 @@ static int prepare_run(struct jg__worker *w, struct jg_task *t) {
             sstack_restore(w, t);
             return 0;
         }
+        JG_ASSERT(t->home == NULL || t->home == w, "pinned task off its worker");
         t->home = w;
         w->sstack_owner = t;
         jg__ctx_make(&t->ctx, w->sstack.lo, w->sstack.size, task_entry);

@@ -232,6 +232,15 @@ int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
 int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
               void *arg, const jg_spawn_opts *opts);
 
+/* Spawn a shared-stack task that runs only on worker `index` of w's
+ * runtime (tests use it to make every wake-up cross workers). Returns 0,
+ * -EINVAL or -ENOMEM. */
+int jg__spawn_pinned(struct jg__worker *w, int index, struct jg_task **out,
+                     jg_task_fn fn, void *arg);
+
+/* Make t runnable (any thread). */
+void jg__sched_ready(struct jg_task *t);
+
 /* Drop one reference; the last one frees the struct (to w's cache, or the
  * runtime's list when w is NULL). */
 void jg__task_unref(struct jg__worker *w, struct jg_task *t);

@@ -190,6 +190,27 @@ int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
     return 0;
 }
 
+int jg__spawn_pinned(struct jg__worker *w, int index, struct jg_task **out,
+                     jg_task_fn fn, void *arg) {
+    if (index < 0 || index >= w->rt->nworkers) {
+        return -EINVAL;
+    }
+    jg_spawn_opts o = {.stack_mode = JG_STACK_SHARED};
+    struct jg_task *t;
+    int rc = jg__task_new(w, &t, out != NULL, fn, arg, &o);
+    if (rc < 0) {
+        return rc;
+    }
+    /* Pinned from the start: ready() sends it to that worker only, which
+     * starts it on its shared stack and keeps it. */
+    t->home = &w->rt->workers[index];
+    if (out != NULL) {
+        *out = t;
+    }
+    jg__sched_ready(t);
+    return 0;
+}
+
 /* The calling task, or NULL outside the runtime. */
 static struct jg_task *current(void) {
     struct jg__worker *w = jg__worker_self();

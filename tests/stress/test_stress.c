@@ -54,6 +54,8 @@ struct pair {
     long rounds;
     long a_got, b_got;
     _Atomic long *cross;
+    int a_on, b_on; /* Pinned placements: the worker each must stay on. */
+    _Atomic long *misplaced;
 };
 
 static void *ping(void *arg) {
@@ -65,6 +67,9 @@ static void *ping(void *arg) {
         box_wait(&p->to_a);
         if (jg_worker_index() != before) {
             atomic_fetch_add(p->cross, 1);
+        }
+        if (p->misplaced != NULL && jg_worker_index() != p->a_on) {
+            atomic_fetch_add(p->misplaced, 1);
         }
         p->a_got++;
         if (rnd(&r) % 16 == 0) {
@@ -79,6 +84,9 @@ static void *pong(void *arg) {
     uint32_t r = (uint32_t)(uintptr_t)p * 7;
     for (long i = 0; i < p->rounds; i++) {
         box_wait(&p->to_b);
+        if (p->misplaced != NULL && jg_worker_index() != p->b_on) {
+            atomic_fetch_add(p->misplaced, 1);
+        }
         p->b_got++;
         if (rnd(&r) % 16 == 0) {
             jg_yield();
@@ -122,9 +130,45 @@ static void pingpong_on(int workers, int queue) {
         cr_assert_eq(pp->pairs[i].a_got, rounds);
         cr_assert_eq(pp->pairs[i].b_got, rounds);
     }
-    if (workers > 1) {
-        cr_assert(atomic_load(&pp->cross) > 0, "no wake-up crossed workers");
+    free(pp);
+}
+
+/* Deterministic: ping pinned to worker 0, pong to worker 1, so each of the
+ * >= 10^6 wake-ups crosses workers, through the inbox path. */
+struct pinned_pairs {
+    struct pair pairs[PAIRS];
+    _Atomic long cross, misplaced;
+};
+
+static void *run_pinned_pairs(void *arg) {
+    struct pinned_pairs *pp = arg;
+    struct jg__worker *w = jg_self()->worker;
+    jg_task *t[2 * PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        cr_assert_eq(jg__spawn_pinned(w, 0, &t[2 * i], ping, &pp->pairs[i]),
+                     0);
+        cr_assert_eq(jg__spawn_pinned(w, 1, &t[2 * i + 1], pong,
+                                      &pp->pairs[i]),
+                     0);
     }
+    cr_assert_eq(jg_gather(t, 2 * PAIRS, NULL), 0);
+    return NULL;
+}
+
+Test(stress, million_wakeups_all_across_workers, .timeout = 300) {
+    struct pinned_pairs *pp = calloc(1, sizeof(*pp));
+    long rounds = stress(1000000) / (2 * PAIRS) + 1;
+    for (int i = 0; i < PAIRS; i++) {
+        pp->pairs[i] = (struct pair){.rounds = rounds, .cross = &pp->cross,
+                                     .a_on = 0, .b_on = 1,
+                                     .misplaced = &pp->misplaced};
+    }
+    run_opts(run_pinned_pairs, pp, (jg_run_opts){.workers = 2});
+    for (int i = 0; i < PAIRS; i++) {
+        cr_assert_eq(pp->pairs[i].a_got, rounds);
+        cr_assert_eq(pp->pairs[i].b_got, rounds);
+    }
+    cr_assert_eq(atomic_load(&pp->misplaced), 0, "a pinned task moved");
     free(pp);
 }
 
