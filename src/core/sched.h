@@ -238,8 +238,14 @@ int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
 int jg__spawn_pinned(struct jg__worker *w, int index, struct jg_task **out,
                      jg_task_fn fn, void *arg);
 
-/* Make t runnable (any thread). */
-void jg__sched_ready(struct jg_task *t);
+/* Make t runnable (any thread; queue.c). */
+void jg__ready(struct jg_task *t);
+
+/* The next task for w without waiting, or NULL (queue.c). */
+struct jg_task *jg__pick(struct jg__worker *w);
+
+/* The next task for w's loop, waiting for one; NULL at shutdown. */
+struct jg_task *jg__find_work(struct jg__worker *w);
 
 /* Drop one reference; the last one frees the struct (to w's cache, or the
  * runtime's list when w is NULL). */

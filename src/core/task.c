@@ -207,7 +207,7 @@ int jg__spawn_pinned(struct jg__worker *w, int index, struct jg_task **out,
     if (out != NULL) {
         *out = t;
     }
-    jg__sched_ready(t);
+    jg__ready(t);
     return 0;
 }
 
