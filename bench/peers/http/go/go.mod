@@ -1,0 +1,3 @@
+module juggle/bench/peers/http/go
+
+go 1.19
