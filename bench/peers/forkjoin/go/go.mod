@@ -1,0 +1,3 @@
+module juggle/bench/peers/forkjoin/go
+
+go 1.19
