@@ -456,6 +456,11 @@ static void *sum_main(void *arg) {
             times[rep] = jg_now() - t0;
         }
     }
+    if (getenv("JUGGLE_BENCH_VERBOSE")) {
+        for (int i = 0; i < SUM_REPS; i++) {
+            fprintf(stderr, "sum pass %d: %.4f s\n", i, (double)times[i] / 1e9);
+        }
+    }
     qsort(times, SUM_REPS, sizeof(times[0]), cmp_i64);
     r->elapsed = times[SUM_REPS / 2];
     return NULL;

@@ -18,6 +18,10 @@
  * no synchronisation at all. A task that is about to wait exposes all its
  * latent forks (jg__fork_expose), so its worker can run them meanwhile.
  *
+ * Loops fork coarse pieces, which are promoted at once (the eager flag of
+ * jg__par_join_ex): a loop's few joins would otherwise never reach the
+ * heartbeat.
+ *
  * A promoted record follows the deque protocol. The owner, after fa, pops
  * the bottom of its deque: its record, if nobody took it, and fb runs
  * inline. Any other taker - a thief, the worker's own scheduler, the global
@@ -193,6 +197,11 @@ static int reclaim(struct jg_task *self, struct jg__worker *w,
 }
 
 int jg_par_join(jg_par_fn fa, void *a, jg_par_fn fb, void *b) {
+    return jg__par_join_ex(fa, a, fb, b, false);
+}
+
+int jg__par_join_ex(jg_par_fn fa, void *a, jg_par_fn fb, void *b,
+                    bool eager) {
     if (jg__unlikely(fa == NULL || fb == NULL)) {
         return -EINVAL;
     }
@@ -218,7 +227,13 @@ int jg_par_join(jg_par_fn fa, void *a, jg_par_fn fb, void *b) {
         self->latent_old = &f;
     }
     self->latent_new = &f;
-    if (jg__unlikely(++w->fork_tick >= PROMOTE_EVERY)) {
+    if (eager) {
+        /* A coarse fork (a loop's half): offer it, and anything older,
+         * at once; its size pays for the deque. */
+        if (w->rt->nworkers > 1) {
+            jg__fork_expose(self);
+        }
+    } else if (jg__unlikely(++w->fork_tick >= PROMOTE_EVERY)) {
         w->fork_tick = 0;
         if (w->rt->nworkers > 1 && jg__sched_idle_workers(w->rt) > 0 &&
             promote_oldest(self)) {

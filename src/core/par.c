@@ -211,7 +211,7 @@ static int split(const struct loop *l, int64_t lo, int64_t hi, int depth,
     }
     struct piece left = {l, lo, mid, depth, acc};
     struct piece right = {l, mid, hi, depth, racc};
-    int rc = jg_par_join(piece_run, &left, piece_run, &right);
+    int rc = jg__par_join_ex(piece_run, &left, piece_run, &right, true);
     if (racc != NULL) {
         if (rc == 0) {
             l->combine(l->arg, acc, racc);
