@@ -48,7 +48,14 @@ static void notify_one(struct jg__runtime *rt) {
     /* Pairs with the fence in park_worker(): either we see its nidle or it
      * sees our work. */
     jg__fence(&rt->park_fence);
-    if (atomic_load_explicit(&rt->nidle, memory_order_relaxed) == 0) {
+    /* A worker that is spinning for work will find this one, so leave the
+     * parked ones asleep (Go's rule for spinning Ms): waking a thread costs
+     * tens of microseconds, and a burst of wake-ups would wake and re-park
+     * a worker for each. Safe: a spinner that stops after our look
+     * announces its park and then looks at the queues again, behind the
+     * same fence. */
+    if (atomic_load_explicit(&rt->searching, memory_order_relaxed) > 0 ||
+        atomic_load_explicit(&rt->nidle, memory_order_relaxed) == 0) {
         return;
     }
     struct jg__worker *w = NULL;
@@ -310,7 +317,7 @@ static bool still_waiting(struct jg_task *t, uint64_t seq) {
 
 int jg__timer_arm(struct jg_task *self, int64_t deadline, uint64_t seq) {
     struct jg__timer_heap *h = &self->worker->timers;
-    if (h->len >= h->compact_at) {
+    if (jg__timer_count(h) >= h->compact_at) {
         jg__timer_compact(h, still_waiting);
     }
     return jg__timer_add(h, deadline, self, seq);
@@ -333,7 +340,7 @@ static struct jg_task *pick_item(struct jg__worker *w) {
     w->tick++;
     /* Reading the clock costs ~20 ns: a busy worker looks at its timers
      * every 16th round, an idle one (below) every time. */
-    if (w->timers.len > 0 && (w->tick & 15) == 0) {
+    if (jg__timer_count(&w->timers) > 0 && (w->tick & 15) == 0) {
         run_timers(w);
     }
     if (w->tick % GLOBAL_EVERY == 0) {
@@ -358,7 +365,7 @@ static struct jg_task *pick_item(struct jg__worker *w) {
     if ((t = global_take(w)) != NULL) {
         return t;
     }
-    if (w->timers.len > 0) {
+    if (jg__timer_count(&w->timers) > 0) {
         run_timers(w);
         if ((t = take_own(w)) != NULL || (t = list_pop(&w->pinned)) != NULL) {
             return t;
@@ -473,9 +480,14 @@ struct jg_task *jg__find_work(struct jg__worker *w) {
                     jg__cpu_relax();
                 }
             }
+            /* Seq_cst: ordered before park_worker()'s fence and look. */
             atomic_fetch_sub_explicit(&w->rt->searching, 1,
-                                      memory_order_relaxed);
+                                      memory_order_seq_cst);
             if (has_work(w, jg__os_now())) {
+                /* We stop spinning: if work was left to us instead of
+                 * waking a parked worker, wake one now, lest it wait
+                 * behind whatever we run next (Go does the same). */
+                notify_one(w->rt);
                 continue;
             }
         }

@@ -8,6 +8,12 @@
  * becomes stale: firing it is a no-op. Stale timers are dropped when the heap
  * doubles (jg__timer_compact), so memory stays bounded by twice the live
  * timers. Equal deadlines fire in the order they were added.
+ *
+ * Most timers arrive in deadline order (a worker's tasks sleeping for the
+ * same time), and a heap of a million of them costs a cache miss per level
+ * on every pop. So timers not earlier than the last one queued go to a
+ * FIFO ring instead (O(1) in and out, memory in order), and only the
+ * others to the heap; the next timer is the earlier of the two heads.
  */
 #ifndef JG_CORE_TIMER_H
 #define JG_CORE_TIMER_H
@@ -26,9 +32,11 @@ struct jg__timer {
 };
 
 struct jg__timer_heap {
-    struct jg__timer *v;
+    struct jg__timer *v; /* The heap: timers that came out of order. */
     size_t len, cap;
-    size_t compact_at; /* Length that triggers the next compaction. */
+    struct jg__timer *q; /* The ring: timers in deadline order. */
+    size_t qhead, qlen, qcap;
+    size_t compact_at; /* Count that triggers the next compaction. */
     uint64_t order;
 };
 
@@ -39,9 +47,19 @@ void jg__timer_heap_fini(struct jg__timer_heap *h);
 int jg__timer_add(struct jg__timer_heap *h, int64_t deadline,
                   struct jg_task *task, uint64_t seq);
 
+/* Timers held (live or stale). */
+static inline size_t jg__timer_count(const struct jg__timer_heap *h) {
+    return h->len + h->qlen;
+}
+
 /* Deadline of the earliest timer, or -1 when there is none. */
 static inline int64_t jg__timer_next(const struct jg__timer_heap *h) {
-    return h->len > 0 ? h->v[0].deadline : -1;
+    int64_t a = h->len > 0 ? h->v[0].deadline : -1;
+    int64_t b = h->qlen > 0 ? h->q[h->qhead].deadline : -1;
+    if (a < 0) {
+        return b;
+    }
+    return b >= 0 && b < a ? b : a;
 }
 
 /* Remove the earliest timer if it is due at `now`; false otherwise. */

@@ -53,7 +53,7 @@ Test(timer, compaction_keeps_live_timers_in_order) {
         jg__timer_add(&h, 3000 - i, T(i), (uint64_t)i);
     }
     jg__timer_compact(&h, even_seq);
-    cr_assert_eq(h.len, 1500);
+    cr_assert_eq(jg__timer_count(&h), 1500);
     struct jg__timer tm;
     int64_t last = -1;
     while (jg__timer_pop_due(&h, 1 << 20, &tm)) {
@@ -61,5 +61,29 @@ Test(timer, compaction_keeps_live_timers_in_order) {
         cr_assert(tm.deadline > last);
         last = tm.deadline;
     }
+    jg__timer_heap_fini(&h);
+}
+
+/* Timers added in deadline order take the ring, the others the heap; pops
+ * interleave the two in deadline order, ties first-in first-out. */
+Test(timer, in_order_and_out_of_order_timers_interleave) {
+    struct jg__timer_heap h;
+    jg__timer_heap_init(&h);
+    long n = 0;
+    for (long i = 0; i < 20000; i++) {
+        int64_t d = i % 10 == 0 ? 50000 - i : i; /* Mostly rising. */
+        cr_assert_eq(jg__timer_add(&h, d, T(i), (uint64_t)i), 0);
+    }
+    cr_assert(h.qlen > 0 && h.len > 0, "both structures used");
+    struct jg__timer tm, prev = {.deadline = -1};
+    while (jg__timer_pop_due(&h, 1 << 30, &tm)) {
+        cr_assert(tm.deadline > prev.deadline ||
+                      (tm.deadline == prev.deadline && tm.seq > prev.seq),
+                  "out of order at %ld", n);
+        prev = tm;
+        n++;
+    }
+    cr_assert_eq(n, 20000);
+    cr_assert_eq(jg__timer_next(&h), -1);
     jg__timer_heap_fini(&h);
 }
