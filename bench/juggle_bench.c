@@ -327,9 +327,10 @@ static int bench_sleepers(int argc, char **argv) {
 
 struct fib {
     int n;
-    int cutoff;
     long result;
 };
+
+static int fib_cutoff; /* Below it, plain recursion; 0 = fork always. */
 
 static long fib_serial(int n) {
     return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
@@ -341,12 +342,12 @@ static int fib_par(void *arg) {
         f->result = f->n;
         return 0;
     }
-    if (f->n < f->cutoff) {
+    if (f->n < fib_cutoff) {
         f->result = fib_serial(f->n);
         return 0;
     }
     /* fib(n-1) is offered to other workers; fib(n-2) runs here first. */
-    struct fib a = {f->n - 2, f->cutoff, 0}, b = {f->n - 1, f->cutoff, 0};
+    struct fib a = {f->n - 2, 0}, b = {f->n - 1, 0};
     int rc = jg_par_join(fib_par, &a, fib_par, &b);
     f->result = a.result + b.result;
     return rc;
@@ -369,13 +370,13 @@ static void *fib_main(void *arg) {
 }
 
 static int bench_fib(int argc, char **argv) {
-    struct fib_run r = {{35, 0, 0}, 0};
+    struct fib_run r = {{35, 0}, 0};
     int workers = 1;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
             workers = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--cutoff") == 0 && i + 1 < argc) {
-            r.f.cutoff = atoi(argv[++i]);
+            fib_cutoff = atoi(argv[++i]);
         } else if (argv[i][0] != '-') {
             r.f.n = atoi(argv[i]);
         } else {
@@ -404,7 +405,7 @@ static int bench_fib(int argc, char **argv) {
     printf("{\"bench\":\"fib\",\"impl\":\"juggle\",\"n\":%d,"
            "\"workers\":%d,\"cutoff\":%d,\"seconds\":%.4f,\"result\":%ld,"
            "\"serial_seconds\":%.4f}\n",
-           r.f.n, workers, r.f.cutoff, (double)r.elapsed / 1e9, r.f.result,
+           r.f.n, workers, fib_cutoff, (double)r.elapsed / 1e9, r.f.result,
            (double)serial_ns / 1e9);
     return 0;
 }
