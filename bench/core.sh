@@ -20,7 +20,8 @@
 #   SKIP_INSTALL=1           do not call apt-get
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # ROOT, PY, log, run_one, ...
 PEERS_SRC=$ROOT/bench/peers
 BUILD=${PEERS_BUILD_DIR:-$ROOT/build/peers}
 JUGGLE_BENCH=${JUGGLE_BENCH:-$ROOT/build/bench/juggle-bench}
@@ -30,80 +31,27 @@ BENCHES=${BENCHES:-switch rawswitch spawn sleepers}
 PEERS=${PEERS:-go tokio python boost}
 WARM_GIB=${WARM_GIB:-4}
 RUN_TIMEOUT=${RUN_TIMEOUT:-300}
-PY=/usr/bin/python3 # Debian's optimised build, not whatever is first on PATH
-
-log() { printf '%s\n' "$*" >&2; }
-want_bench() { [[ " $BENCHES " == *" $1 "* ]]; }
-want_peer() { [[ " $PEERS " == *" $1 "* ]]; }
 
 # --- (a) install --------------------------------------------------------------
 install_deps() {
-    local need=() p
-    have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-    for p in python3 golang-go librust-tokio-dev librust-libc-dev libboost-context-dev g++; do
-        have_pkg "$p" || need+=("$p")
-    done
-    command -v cargo >/dev/null 2>&1 || need+=(cargo)
-    if ((${#need[@]})); then
-        log "== installing: ${need[*]}"
-        local sudo=
-        [[ $(id -u) -eq 0 ]] || sudo=sudo
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q >&2
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
-    fi
+    install_missing python3 golang-go librust-tokio-dev librust-libc-dev libboost-context-dev g++ cmd:cargo
 }
 [[ ${SKIP_INSTALL:-0} == 1 ]] || install_deps
 
 # --- (b) build ----------------------------------------------------------------
-mkdir -p "$BUILD"
-BUILD=$(cd "$BUILD" && pwd)
-log "== building peers into $BUILD"
-if want_peer go; then
-    (cd "$PEERS_SRC/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$BUILD/go-peer" .)
-fi
-if want_peer tokio; then
-    # Build a copy so Cargo.lock and target/ stay out of the source tree.
-    # Cargo reads .cargo/config.toml from the working directory, so cd there.
-    mkdir -p "$BUILD/tokio-src"
-    cp -a "$PEERS_SRC/tokio/Cargo.toml" "$PEERS_SRC/tokio/src" "$PEERS_SRC/tokio/.cargo" "$BUILD/tokio-src/"
-    rm -f "$BUILD/tokio-src/Cargo.lock" # resolve afresh against Debian's registry
-    (cd "$BUILD/tokio-src" && cargo build --release --quiet --target-dir "$BUILD/tokio-target")
-    cp "$BUILD/tokio-target/release/tokio-peer" "$BUILD/tokio-peer"
-fi
+build_dir peers
+want_peer go && go_peer "$PEERS_SRC/go" "$BUILD/go-peer"
+want_peer tokio && cargo_peer "$PEERS_SRC/tokio" tokio tokio-peer "$BUILD/tokio-peer"
 if want_peer boost; then
     g++ -O2 -std=c++17 -o "$BUILD/rawswitch" "$PEERS_SRC/boost/rawswitch.cpp" -lboost_context
 fi
 
-HAVE_JUGGLE=1
-if [[ ! -x $JUGGLE_BENCH ]]; then
-    log "== juggle-bench not found at $JUGGLE_BENCH: juggle rows skipped"
-    HAVE_JUGGLE=0
-fi
+find_juggle "$JUGGLE_BENCH" "== juggle-bench not found at $JUGGLE_BENCH: juggle rows skipped"
 
 # --- (c, d) run ---------------------------------------------------------------
-RESULTS=${RESULTS:-$BUILD/core-$(date +%Y%m%d-%H%M%S).jsonl}
-: >"$RESULTS"
-ERR=$BUILD/last-stderr
-
-# run_one LABEL ROUND CMD...: run once, keep the last JSON line it prints and
-# append it to the results file with "label" and "round" added in front.
-run_one() {
-    local label=$1 round=$2 out line
-    shift 2
-    if ! out=$(timeout "$RUN_TIMEOUT" "$@" 2>"$ERR"); then
-        log "  [warn] $label failed: $*"
-        sed 's/^/    /' "$ERR" >&2
-        return 0
-    fi
-    line=$(printf '%s\n' "$out" | grep '^[[:space:]]*{' | tail -n 1 || true)
-    if [[ -z $line ]]; then
-        log "  [warn] $label printed no JSON: $*"
-        return 0
-    fi
-    line=${line#"${line%%\{*}"} # strip leading blanks
-    printf '{"label":"%s","round":%d,%s\n' "$label" "$round" "${line#\{}" >>"$RESULTS"
-    log "  $label: $line"
-}
+start_results core
+# run_one (lib.sh): a failing juggle command is warned about like any other.
+SKIP_FAILED_JUGGLE=0
 
 # Each list holds "label|command" pairs, run in this order in every round.
 declare -a SWITCH=() RAWSWITCH=() SPAWN=() SLEEPERS=()

@@ -50,7 +50,8 @@
 # Run time with the defaults is about 1.5 minutes on the 2-vCPU VM.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # ROOT, PY, log, run_one, ...
 PEERS_SRC=$ROOT/bench/peers/exec
 BUILD=${PEERS_BUILD_DIR:-$ROOT/build/peers}
 JUGGLE_BENCH=${JUGGLE_BENCH:-$ROOT/build/bench/juggle-bench}
@@ -64,85 +65,25 @@ MAP_WORKERS=${MAP_WORKERS:-2}
 MAP_C1_ITEMS=${MAP_C1_ITEMS:-10000}
 FIB4_N=${FIB4_N:-30}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
-PY=/usr/bin/python3 # Debian's optimised build, not whatever is first on PATH
-
-log() { printf '%s\n' "$*" >&2; }
-want_bench() { [[ " $BENCHES " == *" $1 "* ]]; }
-want_peer() { [[ " $PEERS " == *" $1 "* ]]; }
 
 # --- install ------------------------------------------------------------------
 install_deps() {
-    local need=() p
-    have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-    for p in python3 gcc libc6-dev; do
-        have_pkg "$p" || need+=("$p")
-    done
-    if ((${#need[@]})); then
-        log "== installing: ${need[*]}"
-        local sudo=
-        [[ $(id -u) -eq 0 ]] || sudo=sudo
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q >&2
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}" >&2
-    fi
+    install_missing python3 gcc libc6-dev
 }
 [[ ${SKIP_INSTALL:-0} == 1 ]] || install_deps
 
 # --- build --------------------------------------------------------------------
-mkdir -p "$BUILD"
-BUILD=$(cd "$BUILD" && pwd)
-log "== building exec peers into $BUILD"
+build_dir "exec peers"
 want_peer c && gcc -O2 -pthread -o "$BUILD/exec-raw" "$PEERS_SRC/raw.c"
 
-HAVE_JUGGLE=1
-if [[ ! -x $JUGGLE_BENCH ]]; then
-    log "== note: juggle-bench not found at $JUGGLE_BENCH: juggle rows skipped"
-    HAVE_JUGGLE=0
-fi
+find_juggle "$JUGGLE_BENCH" "== note: juggle-bench not found at $JUGGLE_BENCH: juggle rows skipped"
 
 # --- run ----------------------------------------------------------------------
-# Other work on these 2 vCPUs skews everything: say so before starting.
-read -r LOAD1 _ </proc/loadavg
-if awk -v l="$LOAD1" 'BEGIN { exit !(l > 0.5) }'; then
-    log "== note: load average $LOAD1 before starting: other work is running, figures will be noisy"
-fi
-RESULTS=${RESULTS:-$BUILD/exec-$(date +%Y%m%d-%H%M%S).jsonl}
-: >"$RESULTS"
-ERR=$BUILD/last-stderr
-declare -A DEAD=() # juggle commands that failed once: not retried
-
-# run_one LABEL ROUND CMD...: run once, keep the last JSON line it prints and
-# append it to the results file with "label" and "round" added in front.
-# A failing juggle command is noted once and skipped in later rounds.
-run_one() {
-    local label=$1 round=$2 out line key
-    shift 2
-    key="$label $*"
-    [[ -n ${DEAD[$key]:-} ]] && return 0
-    if ! out=$(timeout "$RUN_TIMEOUT" "$@" 2>"$ERR"); then
-        if [[ $label == juggle* ]]; then
-            log "  [note] juggle failed, its rows are skipped: $*"
-            sed -n '1,3s/^/    /p' "$ERR" >&2
-            DEAD[$key]=1
-        else
-            log "  [warn] $label failed: $*"
-            sed 's/^/    /' "$ERR" >&2
-        fi
-        return 0
-    fi
-    line=$(printf '%s\n' "$out" | grep '^[[:space:]]*{' | tail -n 1 || true)
-    if [[ -z $line ]]; then
-        if [[ $label == juggle* ]]; then
-            log "  [note] juggle printed no JSON, its rows are skipped: $*"
-            DEAD[$key]=1
-        else
-            log "  [warn] $label printed no JSON: $*"
-        fi
-        return 0
-    fi
-    line=${line#"${line%%\{*}"} # strip leading blanks
-    printf '{"label":"%s","round":%d,%s\n' "$label" "$round" "${line#\{}" >>"$RESULTS"
-    log "  $label: $line"
-}
+note_load # other work on these 2 vCPUs skews everything
+start_results exec
+# run_one (lib.sh): a failing juggle command is noted once and skipped in
+# later rounds.
+SKIP_FAILED_JUGGLE=1
 
 # run_interleaved NAME ENTRY...: ROUNDS rounds, each running every entry once.
 run_interleaved() {

@@ -44,7 +44,8 @@
 # threads (libgomp's task queue under contention: ~5 s per run).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # ROOT, PY, log, run_one, ...
 PEERS_SRC=$ROOT/bench/peers/forkjoin
 BUILD=${PEERS_BUILD_DIR:-$ROOT/build/peers}
 JUGGLE_BENCH=${JUGGLE_BENCH:-$ROOT/build/bench/juggle-bench}
@@ -57,103 +58,33 @@ CUTOFF=${CUTOFF:-}
 BENCHES=${BENCHES:-fib sum}
 PEERS=${PEERS:-rayon tbb openmp go serial}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
-PY=/usr/bin/python3 # Debian's optimised build, not whatever is first on PATH
-
-log() { printf '%s\n' "$*" >&2; }
-want_bench() { [[ " $BENCHES " == *" $1 "* ]]; }
-want_peer() { [[ " $PEERS " == *" $1 "* ]]; }
 
 # --- install ------------------------------------------------------------------
 install_deps() {
-    local need=() p pkgs=(python3 gcc)
-    have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+    local pkgs=(python3 gcc)
     want_peer tbb && pkgs+=(g++ libtbb-dev)
     want_peer go && pkgs+=(golang-go)
-    want_peer rayon && pkgs+=(librust-rayon-dev)
-    for p in "${pkgs[@]}"; do
-        have_pkg "$p" || need+=("$p")
-    done
-    want_peer rayon && ! command -v cargo >/dev/null 2>&1 && need+=(cargo)
-    if ((${#need[@]})); then
-        log "== installing: ${need[*]}"
-        local sudo=
-        [[ $(id -u) -eq 0 ]] || sudo=sudo
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q >&2
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}" >&2
-    fi
+    want_peer rayon && pkgs+=(librust-rayon-dev cmd:cargo)
+    install_missing "${pkgs[@]}"
 }
 [[ ${SKIP_INSTALL:-0} == 1 ]] || install_deps
 
 # --- build --------------------------------------------------------------------
-mkdir -p "$BUILD"
-BUILD=$(cd "$BUILD" && pwd)
-log "== building fork-join peers into $BUILD"
+build_dir "fork-join peers"
 want_peer serial && gcc -O2 -o "$BUILD/fj-serial" "$PEERS_SRC/serial.c"
 want_peer openmp && gcc -O2 -fopenmp -o "$BUILD/fj-openmp" "$PEERS_SRC/openmp.c"
 want_peer tbb && g++ -O2 -std=c++17 -o "$BUILD/fj-tbb" "$PEERS_SRC/tbb.cpp" -ltbb
-if want_peer go; then
-    (cd "$PEERS_SRC/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$BUILD/fj-go" .)
-fi
-if want_peer rayon; then
-    # Build a copy so Cargo.lock and target/ stay out of the source tree.
-    # Cargo reads .cargo/config.toml from the working directory, so cd there.
-    mkdir -p "$BUILD/rayon-src"
-    cp -a "$PEERS_SRC/rayon/Cargo.toml" "$PEERS_SRC/rayon/src" "$PEERS_SRC/rayon/.cargo" "$BUILD/rayon-src/"
-    rm -f "$BUILD/rayon-src/Cargo.lock" # resolve afresh against Debian's registry
-    (cd "$BUILD/rayon-src" && cargo build --release --quiet --target-dir "$BUILD/rayon-target")
-    cp "$BUILD/rayon-target/release/rayon-peer" "$BUILD/fj-rayon"
-fi
+want_peer go && go_peer "$PEERS_SRC/go" "$BUILD/fj-go"
+want_peer rayon && cargo_peer "$PEERS_SRC/rayon" rayon rayon-peer "$BUILD/fj-rayon"
 
-HAVE_JUGGLE=1
-if [[ ! -x $JUGGLE_BENCH ]]; then
-    log "== note: juggle-bench not found at $JUGGLE_BENCH: juggle rows skipped"
-    HAVE_JUGGLE=0
-fi
+find_juggle "$JUGGLE_BENCH" "== note: juggle-bench not found at $JUGGLE_BENCH: juggle rows skipped"
 
 # --- run ----------------------------------------------------------------------
-# Other work on these 2 vCPUs skews everything: say so before starting.
-read -r LOAD1 _ </proc/loadavg
-if awk -v l="$LOAD1" 'BEGIN { exit !(l > 0.5) }'; then
-    log "== note: load average $LOAD1 before starting: other work is running, figures will be noisy"
-fi
-RESULTS=${RESULTS:-$BUILD/forkjoin-$(date +%Y%m%d-%H%M%S).jsonl}
-: >"$RESULTS"
-ERR=$BUILD/last-stderr
-declare -A DEAD=() # juggle commands that failed once: not retried
-
-# run_one LABEL ROUND CMD...: run once, keep the last JSON line it prints and
-# append it to the results file with "label" and "round" added in front.
-# A failing juggle command is noted once and skipped in later rounds.
-run_one() {
-    local label=$1 round=$2 out line key
-    shift 2
-    key="$label $*"
-    [[ -n ${DEAD[$key]:-} ]] && return 0
-    if ! out=$(timeout "$RUN_TIMEOUT" "$@" 2>"$ERR"); then
-        if [[ $label == juggle* ]]; then
-            log "  [note] juggle failed, its rows are skipped: $*"
-            sed -n '1,3s/^/    /p' "$ERR" >&2
-            DEAD[$key]=1
-        else
-            log "  [warn] $label failed: $*"
-            sed 's/^/    /' "$ERR" >&2
-        fi
-        return 0
-    fi
-    line=$(printf '%s\n' "$out" | grep '^[[:space:]]*{' | tail -n 1 || true)
-    if [[ -z $line ]]; then
-        if [[ $label == juggle* ]]; then
-            log "  [note] juggle printed no JSON, its rows are skipped: $*"
-            DEAD[$key]=1
-        else
-            log "  [warn] $label printed no JSON: $*"
-        fi
-        return 0
-    fi
-    line=${line#"${line%%\{*}"} # strip leading blanks
-    printf '{"label":"%s","round":%d,%s\n' "$label" "$round" "${line#\{}" >>"$RESULTS"
-    log "  $label: $line"
-}
+note_load # other work on these 2 vCPUs skews everything
+start_results forkjoin
+# run_one (lib.sh): a failing juggle command is noted once and skipped in
+# later rounds.
+SKIP_FAILED_JUGGLE=1
 
 # run_interleaved NAME "W1 W2" ENTRY...: ROUNDS rounds; in each, every worker
 # count, and for each every entry once. %W in a command is the worker count.

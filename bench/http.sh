@@ -44,7 +44,8 @@
 #   REPORT_ONLY=FILE         only print the tables from an earlier results file
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # ROOT, PY, log, run_one, ...
 PEERS_SRC=$ROOT/bench/peers/http
 BUILD=${PEERS_BUILD_DIR:-$ROOT/build/peers}
 JUGGLE_HTTP=${JUGGLE_HTTP:-$ROOT/build/examples/http_server}
@@ -61,10 +62,6 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 START_TIMEOUT=${START_TIMEOUT:-15}
 NOFILE=${NOFILE:-65536}
-PY=/usr/bin/python3 # Debian's optimised build, not whatever is first on PATH
-
-log() { printf '%s\n' "$*" >&2; }
-want_peer() { [[ " $PEERS " == *" $1 "* ]]; }
 
 # seconds DUR: a wrk duration (10, 10s, 2m, 1h) in whole seconds, rounded up.
 seconds() {
@@ -190,27 +187,13 @@ fi
 
 # --- (a) install --------------------------------------------------------------
 install_deps() {
-    local need=() p
-    have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
     # librust-tokio-dev provides the net, io-util, rt and macros features.
-    for p in wrk nginx libuv1-dev golang-go librust-tokio-dev gcc python3 procps; do
-        have_pkg "$p" || need+=("$p")
-    done
-    command -v cargo >/dev/null 2>&1 || need+=(cargo)
-    if ((${#need[@]})); then
-        log "== installing: ${need[*]}"
-        local sudo=
-        [[ $(id -u) -eq 0 ]] || sudo=sudo
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q >&2
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}" >&2
-    fi
+    install_missing wrk nginx libuv1-dev golang-go librust-tokio-dev gcc python3 procps cmd:cargo
 }
 [[ ${SKIP_INSTALL:-0} == 1 ]] || install_deps
 
 # --- (b) build ----------------------------------------------------------------
-mkdir -p "$BUILD"
-BUILD=$(cd "$BUILD" && pwd)
-log "== building HTTP peers into $BUILD"
+build_dir "HTTP peers"
 CC=${CC:-cc}
 if want_peer epoll; then
     $CC -O2 -std=c11 -Wall -Wextra -o "$BUILD/http-epoll" "$PEERS_SRC/epoll_server.c"
@@ -218,18 +201,8 @@ fi
 if want_peer libuv; then
     $CC -O2 -std=c11 -Wall -Wextra -o "$BUILD/http-libuv" "$PEERS_SRC/libuv_server.c" -luv
 fi
-if want_peer go; then
-    (cd "$PEERS_SRC/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$BUILD/go-http-peer" .)
-fi
-if want_peer tokio; then
-    # Build a copy so Cargo.lock and target/ stay out of the source tree.
-    # Cargo reads .cargo/config.toml (offline, Debian's registry) from there.
-    mkdir -p "$BUILD/tokio-http-src"
-    cp -a "$PEERS_SRC/tokio/Cargo.toml" "$PEERS_SRC/tokio/src" "$PEERS_SRC/tokio/.cargo" "$BUILD/tokio-http-src/"
-    rm -f "$BUILD/tokio-http-src/Cargo.lock" # resolve afresh against Debian's registry
-    (cd "$BUILD/tokio-http-src" && cargo build --release --quiet --target-dir "$BUILD/tokio-http-target")
-    cp "$BUILD/tokio-http-target/release/tokio-http-peer" "$BUILD/tokio-http-peer"
-fi
+want_peer go && go_peer "$PEERS_SRC/go" "$BUILD/go-http-peer"
+want_peer tokio && cargo_peer "$PEERS_SRC/tokio" tokio-http tokio-http-peer "$BUILD/tokio-http-peer"
 NGINX_DIR=
 if want_peer nginx; then
     NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -237,11 +210,7 @@ if want_peer nginx; then
     mkdir -p "$NGINX_DIR/tmp"
 fi
 
-HAVE_JUGGLE=1
-if [[ ! -x $JUGGLE_HTTP ]]; then
-    log "== juggle's HTTP server not found at $JUGGLE_HTTP: juggle rows skipped"
-    HAVE_JUGGLE=0
-fi
+find_juggle "$JUGGLE_HTTP" "== juggle's HTTP server not found at $JUGGLE_HTTP: juggle rows skipped"
 
 # --- (c) servers --------------------------------------------------------------
 # Each entry is "label|command"; %PORT% is replaced by the server's port.
@@ -403,8 +372,7 @@ wrk_run() {
 }
 
 # --- (d) run ------------------------------------------------------------------
-RESULTS=${RESULTS:-$BUILD/http-$(date +%Y%m%d-%H%M%S).jsonl}
-: >"$RESULTS"
+start_results http
 WRK_OUT=$BUILD/http-last-wrk.txt
 
 log "== HTTP: ${#SERVERS[@]} servers × CONNS=($CONNS) × $ROUNDS rounds, ${DURATION} each" \

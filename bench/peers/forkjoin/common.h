@@ -1,6 +1,7 @@
 /* Shared helpers for the C/C++ fork-join peers: argument parsing, the serial
- * Fibonacci used below a cutoff, the input array of the sum benchmark, and a
- * monotonic clock. Header-only so each peer is a single compile command. */
+ * Fibonacci used below a cutoff, the input array of the sum benchmark, a
+ * monotonic clock, and the sum benchmark's timing loop. Header-only so each
+ * peer is a single compile command. */
 #ifndef FORKJOIN_COMMON_H
 #define FORKJOIN_COMMON_H
 
@@ -83,6 +84,23 @@ static int fj_cmp_double(const void *x, const void *y) {
 static inline double fj_median(double *xs, int k) {
     qsort(xs, (size_t)k, sizeof *xs, fj_cmp_double);
     return k % 2 ? xs[k / 2] : 0.5 * (xs[k / 2 - 1] + xs[k / 2]);
+}
+
+/* The sum benchmark's timing: one untimed pass of sum over a[0..n) (its
+ * result to *result), then SUM_REPS timed passes; returns their median.
+ * Exits 1 ("sum changed") when a timed pass disagrees with the first. */
+static inline double fj_time_sum(int64_t (*sum)(const int64_t *, long),
+                                 const int64_t *a, long n, int64_t *result) {
+    int64_t r = sum(a, n); /* warm-up pass, untimed */
+    double ts[SUM_REPS];
+    for (int k = 0; k < SUM_REPS; k++) {
+        double t0 = fj_now();
+        int64_t s = sum(a, n);
+        ts[k] = fj_now() - t0;
+        if (s != r) { fprintf(stderr, "sum changed\n"); exit(1); }
+    }
+    *result = r;
+    return fj_median(ts, SUM_REPS);
 }
 
 #endif

@@ -43,17 +43,11 @@ int main(int argc, char **argv) {
                a.n, a.workers, a.cutoff, t, (long long)r);
     } else {
         int64_t *arr = sum_fill(a.n);
-        int64_t r = sum_array(arr, a.n); /* warm-up pass: starts the threads */
-        double ts[SUM_REPS];
-        for (int k = 0; k < SUM_REPS; k++) {
-            double t0 = fj_now();
-            int64_t s = sum_array(arr, a.n);
-            ts[k] = fj_now() - t0;
-            if (s != r) { fprintf(stderr, "sum changed\n"); return 1; }
-        }
+        int64_t r;
+        double t = fj_time_sum(sum_array, arr, a.n, &r); /* the warm-up pass starts the threads */
         printf("{\"bench\":\"sum\",\"impl\":\"openmp\",\"n\":%ld,\"workers\":%d,"
                "\"reps\":%d,\"seconds\":%.6f,\"result\":%lld}\n",
-               a.n, a.workers, SUM_REPS, fj_median(ts, SUM_REPS), (long long)r);
+               a.n, a.workers, SUM_REPS, t, (long long)r);
         free(arr);
     }
     return 0;

@@ -22,17 +22,11 @@ int main(int argc, char **argv) {
                a.n, t, (long long)r);
     } else {
         int64_t *arr = sum_fill(a.n);
-        int64_t r = sum_array(arr, a.n); /* warm-up pass, untimed */
-        double ts[SUM_REPS];
-        for (int k = 0; k < SUM_REPS; k++) {
-            double t0 = fj_now();
-            int64_t s = sum_array(arr, a.n);
-            ts[k] = fj_now() - t0;
-            if (s != r) { fprintf(stderr, "sum changed\n"); return 1; }
-        }
+        int64_t r;
+        double t = fj_time_sum(sum_array, arr, a.n, &r);
         printf("{\"bench\":\"sum\",\"impl\":\"serial\",\"n\":%ld,\"workers\":1,"
                "\"reps\":%d,\"seconds\":%.6f,\"result\":%lld}\n",
-               a.n, SUM_REPS, fj_median(ts, SUM_REPS), (long long)r);
+               a.n, SUM_REPS, t, (long long)r);
         free(arr);
     }
     return 0;

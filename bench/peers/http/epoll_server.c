@@ -24,15 +24,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#define IN_CAP 8192
-#define MAX_EVENTS 256
+#include "http_head.h"
 
-static const char RESPONSE[] = "HTTP/1.1 200 OK\r\n"
-                               "Content-Length: 13\r\n"
-                               "Content-Type: text/plain\r\n"
-                               "\r\n"
-                               "Hello, World!";
-#define RESPONSE_LEN (sizeof RESPONSE - 1)
+#define MAX_EVENTS 256
 
 struct conn {
     int fd;
@@ -95,20 +89,11 @@ static void on_readable(struct conn *c)
     }
     c->in_len += (size_t)n;
 
-    size_t done = 0, count = 0;
-    for (;;) {
-        char *end = memmem(c->in + done, c->in_len - done, "\r\n\r\n", 4);
-        if (!end)
-            break;
-        done = (size_t)(end - c->in) + 4;
-        count++;
-    }
-    if (done == 0 && c->in_len == IN_CAP) { /* a head larger than the buffer */
+    size_t count;
+    if (http_take_heads(c->in, &c->in_len, &count) < 0) { /* a head larger than the buffer */
         conn_close(c);
         return;
     }
-    memmove(c->in, c->in + done, c->in_len - done);
-    c->in_len -= done;
     if (count == 0)
         return;
 
@@ -172,15 +157,7 @@ static void on_accept(int lfd)
 
 int main(int argc, char **argv)
 {
-    int port = 8080;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            port = atoi(argv[++i]);
-        } else {
-            fprintf(stderr, "usage: %s --port PORT\n", argv[0]);
-            return 2;
-        }
-    }
+    int port = http_port_arg(argc, argv);
     signal(SIGPIPE, SIG_IGN);
 
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -17,14 +17,7 @@
 #include <string.h>
 #include <uv.h>
 
-#define IN_CAP 8192
-
-static const char RESPONSE[] = "HTTP/1.1 200 OK\r\n"
-                               "Content-Length: 13\r\n"
-                               "Content-Type: text/plain\r\n"
-                               "\r\n"
-                               "Hello, World!";
-#define RESPONSE_LEN (sizeof RESPONSE - 1)
+#include "http_head.h"
 
 struct conn {
     uv_tcp_t tcp; /* first: the handle's address is the conn's */
@@ -97,20 +90,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     c->in_len += (size_t)nread;
 
-    size_t done = 0, count = 0;
-    for (;;) {
-        char *end = memmem(c->in + done, c->in_len - done, "\r\n\r\n", 4);
-        if (!end)
-            break;
-        done = (size_t)(end - c->in) + 4;
-        count++;
-    }
-    if (done == 0 && c->in_len == IN_CAP) { /* a head larger than the buffer */
+    size_t count;
+    if (http_take_heads(c->in, &c->in_len, &count) < 0) { /* a head larger than the buffer */
         conn_close(c);
         return;
     }
-    memmove(c->in, c->in + done, c->in_len - done);
-    c->in_len -= done;
     if (count == 0)
         return;
 
@@ -147,15 +131,7 @@ static void on_connection(uv_stream_t *server, int status)
 
 int main(int argc, char **argv)
 {
-    int port = 8080;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            port = atoi(argv[++i]);
-        } else {
-            fprintf(stderr, "usage: %s --port PORT\n", argv[0]);
-            return 2;
-        }
-    }
+    int port = http_port_arg(argc, argv);
     signal(SIGPIPE, SIG_IGN); /* a peer that resets mid-write */
     uv_loop_t *loop = uv_default_loop();
     uv_tcp_t server;
