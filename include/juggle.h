@@ -10,5 +10,7 @@
 #include "juggle/base.h"
 #include "juggle/task.h"
 #include "juggle/par.h"
+#include "juggle/exec.h"
+#include "juggle/trace.h"
 
 #endif /* JUGGLE_H */

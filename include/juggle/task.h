@@ -102,6 +102,12 @@ typedef struct jg_run_opts {
      * testing the spill and steal paths.
      */
     int queue_capacity;
+    /*
+     * Record a timeline into this trace (juggle/trace.h): one slice per
+     * stretch a task ran on a worker. NULL = no recording (and no cost).
+     * The trace must outlive jg_run().
+     */
+    struct jg_trace *trace;
 } jg_run_opts;
 
 /* Spawn options. All-zero (or a NULL pointer) means "defaults". */
