@@ -74,6 +74,8 @@ static int worker_init(struct jg__runtime *rt, int index) {
     struct jg__worker *w = &rt->workers[index];
     w->rt = rt;
     w->index = index;
+    w->trace = rt->opts.trace;
+    w->trace_pid = jg__os_getpid();
     w->rng = 2654435761u * (uint32_t)(index + 1); /* Knuth's multiplier. */
     jg__timer_heap_init(&w->timers);
     pthread_mutex_init(&w->inbox_lock, NULL);

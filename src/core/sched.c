@@ -53,6 +53,7 @@
 
 #include "core/sched.h"
 #include "os/os.h"
+#include "trace/trace.h"
 
 enum { HO_NONE, HO_YIELD, HO_PARK, HO_EXIT };
 
@@ -244,6 +245,15 @@ static void resumed(struct jg__worker *w, struct jg_task *self) {
     jg__san_switch_end(JG__SAN(self));
     self->worker = w;
     handoff(w);
+    if (__builtin_expect(w->trace != NULL, 0)) {
+        w->trace_begin = jg__os_now();
+    }
+}
+
+/* The running task self stops running on w: record its slice. */
+static void trace_stop(struct jg__worker *w, struct jg_task *self) {
+    jg__trace_task(w->trace, w->trace_pid, w->index, self->id, self->name,
+                   w->trace_begin, jg__os_now());
 }
 
 /*
@@ -254,6 +264,9 @@ static void resumed(struct jg__worker *w, struct jg_task *self) {
 static struct jg__worker *switch_away(struct jg__worker *w,
                                       struct jg_task *self, int kind) {
     int exiting = kind == HO_EXIT;
+    if (__builtin_expect(w->trace != NULL, 0)) {
+        trace_stop(w, self);
+    }
     if (kind == HO_PARK && self->latent_old != NULL) {
         jg__fork_expose(self); /* Let others run what we would have. */
     }

@@ -154,6 +154,11 @@ struct jg__worker {
      * the owner (release) and read by any worker checking for quiescence
      * (acquire); see quiescent() in sched.c. */
     _Atomic uint64_t spawned, finished;
+    /* Timelines: the trace to record into (NULL: off), this process's id,
+     * and when the running task last started running here. */
+    struct jg_trace *trace;
+    int trace_pid;
+    int64_t trace_begin;
     pthread_t thread;
     void *altstack;
     stack_t old_altstack;

@@ -5,6 +5,7 @@
  * file in libjuggle looks at errno.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -163,6 +164,55 @@ void jg__os_write_all(int fd, const void *buf, size_t len) {
         p += n;
         len -= (size_t)n;
     }
+}
+
+int jg__os_map_shared(void **out, size_t len) {
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return -errno;
+    }
+    *out = p;
+    return 0;
+}
+
+int jg__os_file_create(const char *path) {
+    int fd;
+    do {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
+int jg__os_write_full(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return -errno;
+        }
+        if (n == 0) {
+            return -EIO;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int jg__os_close(int fd) {
+    /* On Linux the fd is released even when close() reports EINTR. */
+    if (close(fd) < 0 && errno != EINTR) {
+        return -errno;
+    }
+    return 0;
+}
+
+int jg__os_getpid(void) {
+    return (int)getpid();
 }
 
 int jg__os_altstack_push(void *mem, size_t size, stack_t *old) {
