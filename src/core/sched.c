@@ -252,8 +252,9 @@ static void resumed(struct jg__worker *w, struct jg_task *self) {
 
 /* The running task self stops running on w: record its slice. */
 static void trace_stop(struct jg__worker *w, struct jg_task *self) {
-    jg__trace_task(w->trace, w->trace_pid, w->index, self->id, self->name,
-                   w->trace_begin, jg__os_now());
+    char buf[JG__NAME_BUF];
+    jg__trace_task(w->trace, w->trace_pid, w->index, self->id,
+                   jg__task_name_peek(self, buf), w->trace_begin, jg__os_now());
 }
 
 /*
@@ -406,8 +407,8 @@ bool jg__wake(struct jg_task *t, uint64_t seq, int reason) {
     }
 }
 
-bool jg__sched_current_stack(const char **name, void **lo, size_t *size,
-                             size_t *guard) {
+bool jg__sched_current_stack(const char **name, char *name_buf, void **lo,
+                             size_t *size, size_t *guard) {
     struct jg__worker *w = jg__tls_worker;
     if (w == NULL || w->current == NULL) {
         return false;
@@ -418,7 +419,7 @@ bool jg__sched_current_stack(const char **name, void **lo, size_t *size,
     if (s == NULL) {
         return false;
     }
-    *name = t->name;
+    *name = jg__task_name_peek(t, name_buf);
     *lo = s->lo;
     *size = s->size;
     *guard = s->guard;

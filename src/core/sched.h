@@ -64,7 +64,14 @@ enum {
     JG__TF_CANCEL = 1u << 0,  /* A cancellation waits to be delivered. */
     JG__TF_DONE = 1u << 1,    /* fn has returned; result is set. */
     JG__TF_FREE = 1u << 3,    /* In a free list: the handle is dead. */
+    /* name[] holds the name. A task spawned without one is named
+     * "task-<id>" only when somebody asks (formatting it on every spawn
+     * cost a tenth of an empty spawn): NAMING is taken by the one thread
+     * that writes it, NAMED published after (release). */
+    JG__TF_NAMED = 1u << 4,
+    JG__TF_NAMING = 1u << 5,
 };
+
 
 /* jg_task.joiner once the task is done: nobody can register any more. */
 #define JG__JOINER_DONE ((struct jg_task *)1)
@@ -107,6 +114,21 @@ struct jg_task {
      * task that nobody else can see yet. Task-private. */
     struct jg__fork *latent_old, *latent_new;
 };
+
+/* Room for a default name: "task-" and 20 digits. */
+#define JG__NAME_BUF 32
+
+/* t's name without writing into t: name[] when set, else "task-<id>"
+ * formatted into buf (JG__NAME_BUF bytes). Any thread that may touch t;
+ * async-signal-safe. */
+static inline const char *jg__task_name_peek(struct jg_task *t, char *buf) {
+    if (atomic_load_explicit(&t->flags, memory_order_acquire) &
+        JG__TF_NAMED) {
+        return t->name;
+    }
+    jg__fmt_u64(buf, "task-", t->id);
+    return buf;
+}
 
 /* The tools' view of a task's context (NULL in plain builds). */
 #ifdef JG__SANITIZED
@@ -297,9 +319,10 @@ void jg__sched_offer(struct jg__runtime *rt);
 /* Workers with nothing to do right now (parked or looking for work). */
 int jg__sched_idle_workers(struct jg__runtime *rt);
 
-/* For the overflow handler: the running task's stack (async-signal-safe).
- * Returns false outside a task. */
-bool jg__sched_current_stack(const char **name, void **lo, size_t *size,
-                             size_t *guard);
+/* For the overflow handler: the running task's name (formatted into
+ * name_buf, JG__NAME_BUF bytes, when it has none yet) and stack
+ * (async-signal-safe). Returns false outside a task. */
+bool jg__sched_current_stack(const char **name, char *name_buf, void **lo,
+                             size_t *size, size_t *guard);
 
 #endif /* JG_CORE_SCHED_H */

@@ -302,10 +302,12 @@ static void put(char *buf, size_t cap, size_t *n, const char *s) {
 
 static void on_segv(int sig, siginfo_t *info, void *uctx) {
     const char *name;
+    char name_buf[JG__NAME_BUF];
     void *lo;
     size_t size, guard;
     char *addr = info->si_addr;
-    if (jg__sched_current_stack(&name, &lo, &size, &guard) && guard > 0 &&
+    if (jg__sched_current_stack(&name, name_buf, &lo, &size, &guard) &&
+        guard > 0 &&
         addr >= (char *)lo - guard && addr < (char *)lo) {
         char msg[256];
         size_t n = 0;

@@ -142,7 +142,8 @@ int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
     uint64_t s = atomic_load_explicit(&t->wstate, memory_order_relaxed);
     atomic_store_explicit(&t->wstate, JG__WS(JG__WS_SEQ(s), 0, JG__RUNNABLE),
                           memory_order_relaxed);
-    atomic_store_explicit(&t->flags, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->flags, o.name != NULL ? JG__TF_NAMED : 0,
+                          memory_order_relaxed);
     atomic_store_explicit(&t->refs, handle ? 2 : 1, memory_order_relaxed);
     atomic_store_explicit(&t->joiner, NULL, memory_order_relaxed);
     atomic_store_explicit(&t->joiner_seq, 0, memory_order_relaxed);
@@ -164,9 +165,7 @@ int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
     if (o.name != NULL) {
         strncpy(t->name, o.name, sizeof(t->name) - 1);
         t->name[sizeof(t->name) - 1] = '\0';
-    } else {
-        jg__fmt_u64(t->name, "task-", t->id);
-    }
+    } /* else named on demand: see JG__TF_NAMED. */
     /* Counted before it can run, so before it can be counted finished. */
     atomic_store_explicit(
         &w->spawned,
@@ -437,7 +436,24 @@ const char *jg_task_name(const jg_task *t) {
         }
     }
     check_handle(t, "jg_task_name: invalid task handle");
-    return t->name;
+    struct jg_task *m = (struct jg_task *)t;
+    uint32_t f = atomic_load_explicit(&m->flags, memory_order_acquire);
+    if (!(f & JG__TF_NAMED)) {
+        f = atomic_fetch_or_explicit(&m->flags, JG__TF_NAMING,
+                                     memory_order_acquire);
+        if (!(f & JG__TF_NAMING)) {
+            jg__fmt_u64(m->name, "task-", m->id);
+            atomic_fetch_or_explicit(&m->flags, JG__TF_NAMED,
+                                     memory_order_release);
+        } else {
+            /* Another thread is writing it: a few stores away. */
+            while (!(atomic_load_explicit(&m->flags, memory_order_acquire) &
+                     JG__TF_NAMED)) {
+                jg__cpu_relax();
+            }
+        }
+    }
+    return m->name;
 }
 
 int jg_worker_index(void) {
