@@ -245,7 +245,8 @@ JG_API int jg_pool_new(jg_pool **out, const jg_pool_opts *opts);
  * Finish every item already submitted, stop the workers (and reap the
  * children) and free the pool, like Executor.shutdown(wait=True). Futures
  * stay valid (all of them done) and must still be freed by their owners.
- * No other call on the pool may run during or after this one.
+ * No other call on the pool, nor a cancel or free of one of its futures,
+ * may run during this one; none on the pool after it.
  *
  * p:       the pool; NULL is ignored.
  * Returns: 0.

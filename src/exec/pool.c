@@ -47,7 +47,7 @@ void jg__future_complete(struct jg_future *f, int rc) {
     jg_pool *p = f->pool;
     f->rc = rc;
     pthread_mutex_lock(&p->lock);
-    f->state = F_DONE;
+    atomic_store_explicit(&f->state, F_DONE, memory_order_relaxed);
     pthread_mutex_unlock(&p->lock);
     jg__latch_set(&f->done); /* Publishes rc and the result. */
     future_unref(f);
@@ -77,10 +77,11 @@ int jg_pool_submit(jg_pool *p, jg_future **out, jg_task_fn fn, void *arg) {
         f->arg = extra;
     }
     f->resbuf = extra + asz;
+    f->result_size = rsz;
     f->result = NULL;
     f->rc = 0;
     f->size = size;
-    f->state = F_QUEUED;
+    atomic_init(&f->state, F_QUEUED);
     f->next = NULL;
     atomic_init(&f->refs, 2);
     jg__latch_init(&f->done);
@@ -115,9 +116,8 @@ int jg_future_wait(jg_future *f, int64_t deadline, void *result) {
         return f->rc;
     }
     if (result != NULL) {
-        const jg_pool_opts *o = &f->pool->o;
-        if (o->kind == JG_POOL_PROCESSES && o->result_size > 0) {
-            memcpy(result, f->resbuf, o->result_size);
+        if (f->result_size > 0) {
+            memcpy(result, f->resbuf, f->result_size);
         } else {
             *(void **)result = f->result;
         }
@@ -128,10 +128,16 @@ int jg_future_wait(jg_future *f, int64_t deadline, void *result) {
 /* Take f out of the queue if it is still there. Returns 0, -EBUSY or
  * -EALREADY. */
 static int dequeue(struct jg_future *f) {
+    /* Relaxed: a final state (DONE, CANCELLED) never changes again, and
+     * the pool (maybe freed by now) must not be touched then. */
+    int st = atomic_load_explicit(&f->state, memory_order_relaxed);
+    if (st == F_DONE || st == F_CANCELLED) {
+        return -EALREADY;
+    }
     jg_pool *p = f->pool;
     pthread_mutex_lock(&p->lock);
-    if (f->state != F_QUEUED) {
-        int st = f->state;
+    st = atomic_load_explicit(&f->state, memory_order_relaxed);
+    if (st != F_QUEUED) {
         pthread_mutex_unlock(&p->lock);
         return st == F_RUNNING ? -EBUSY : -EALREADY;
     }
@@ -147,7 +153,7 @@ static int dequeue(struct jg_future *f) {
     if (p->tail == f) {
         p->tail = prev;
     }
-    f->state = F_CANCELLED;
+    atomic_store_explicit(&f->state, F_CANCELLED, memory_order_relaxed);
     f->rc = -ECANCELED;
     pthread_mutex_unlock(&p->lock);
     jg__latch_set(&f->done);
@@ -207,7 +213,7 @@ static void worker_loop(struct jg__pworker *w) {
             if (p->head == NULL) {
                 p->tail = NULL;
             }
-            f->state = F_RUNNING;
+            atomic_store_explicit(&f->state, F_RUNNING, memory_order_relaxed);
             pthread_mutex_unlock(&p->lock);
             if (procs) {
                 jg__pool_proc_item(w, f);

@@ -23,10 +23,13 @@ struct jg_future {
     jg_pool *pool;       /* Used only while queued (cancel). */
     jg_task_fn fn;
     void *arg;           /* The pointer, or argbuf for copied args. */
-    int state;           /* F_*; under pool->lock. */
+    /* F_*; stored under pool->lock, read without it to see that a
+     * future is finished (then the pool may already be gone). */
+    _Atomic int state;
     int rc;              /* 0, -ECHILD, -ENODATA, -ECANCELED; before done. */
     void *result;        /* fn's pointer (threads, or result_size 0). */
     char *resbuf;        /* result_size bytes (process pools). */
+    size_t result_size;  /* Bytes in resbuf; 0 = the pointer result. */
     size_t size;         /* Bytes of this allocation. */
     struct jg__latch done;
     _Atomic uint32_t refs; /* The user's handle + the pool's while queued
