@@ -47,11 +47,14 @@ int jg__os_pidfd_open(pid_t pid) {
 void jg__os_set_name(const char *name) {
     char buf[16]; /* The kernel's TASK_COMM_LEN. */
     snprintf(buf, sizeof(buf), "%s", name);
-    prctl(PR_SET_NAME, buf, 0, 0, 0);
+    /* The raw system call: in a child forked from a multi-threaded parent,
+     * ASan's prctl interceptor takes a lock of its own that another thread
+     * may have held at the fork (and it would stay held for good). */
+    syscall(SYS_prctl, PR_SET_NAME, buf, 0, 0, 0);
 }
 
 int jg__os_die_with_parent(pid_t parent) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     /* The parent may have ended before the prctl: then we were adopted. */
     return getppid() == parent ? 0 : -ESRCH;
 }
