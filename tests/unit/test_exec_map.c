@@ -117,7 +117,9 @@ Test(map, copies_ctx_to_processes, .timeout = 60) {
 
 /* ---- workers that die mid-map ---- */
 
-static volatile int *nowhere;
+/* An unmapped address, read at run time: a real fault (not NULL, which
+ * UBSan would catch first in sanitizer builds). */
+static volatile uintptr_t nowhere = 16;
 
 /* Item 1234 segfaults, 5000 is killed, 7777 exits: each once. */
 static int crashy(void *ctx, const void *in, void *out) {
@@ -125,7 +127,7 @@ static int crashy(void *ctx, const void *in, void *out) {
     int64_t x = *(const int64_t *)in;
     if (x == 1234) {
         signal(SIGSEGV, SIG_DFL);
-        *nowhere = 1;
+        *(volatile int *)nowhere = 1;
     } else if (x == 5000) {
         raise(SIGKILL);
     } else if (x == 7777) {

@@ -214,13 +214,15 @@ Test(pool, free_finishes_queued_items, .timeout = 30) {
 
 /* ---- a worker process that dies ---- */
 
-static volatile int *nowhere;
+/* An unmapped address, read at run time: a real fault (not NULL, which
+ * UBSan would catch first in sanitizer builds). */
+static volatile uintptr_t nowhere = 16;
 
 static void *crash_on_odd(void *arg) {
     intptr_t x = (intptr_t)arg;
     if (x == 3) {
         signal(SIGSEGV, SIG_DFL);
-        *nowhere = 1;
+        *(volatile int *)nowhere = 1;
     }
     if (x == 5) {
         raise(SIGKILL);
