@@ -53,8 +53,8 @@ struct args {
 };
 
 static struct args parse(int argc, char **argv) {
-    struct args a = {.count = -1, .items = 100000, .batch = 100,
-                     .workers = 2, .n = 30};
+    struct args a = {
+        .count = -1, .items = 100000, .batch = 100, .workers = 2, .n = 30};
     for (int i = 0; i < argc; i += 2) {
         if (i + 1 >= argc) {
             usage();
@@ -161,8 +161,8 @@ static int cmp_i64(const void *x, const void *y) {
 
 int jg__bench_map(int argc, char **argv) {
     struct args a = parse(argc, argv);
-    if (a.pool == NULL || (strcmp(a.pool, "threads") != 0 &&
-                           strcmp(a.pool, "processes") != 0)) {
+    if (a.pool == NULL ||
+        (strcmp(a.pool, "threads") != 0 && strcmp(a.pool, "processes") != 0)) {
         usage();
     }
     size_t n = (size_t)a.items;

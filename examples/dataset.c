@@ -157,8 +157,8 @@ static int generate(const char *path, size_t mb) {
     while (written < target) {
         size_t n = 0;
         while (n < sizeof(buf) - 32) {
-            double x = (double)(rng_next(&s) >> 11) / 9007199254740992.0 *
-                       total;
+            double x =
+                (double)(rng_next(&s) >> 11) / 9007199254740992.0 * total;
             int lo = 0, hi = VOCAB - 1;
             while (lo < hi) {
                 int mid = (lo + hi) / 2;
@@ -352,8 +352,7 @@ int main(int argc, char **argv) {
     for (int m = 0; m < 4; m++) {
         fflush(stdout);
         int64_t t0 = jg_now();
-        int rc = run_model(models[m], workers, &tx, spans, n, tables,
-                           &ans[m]);
+        int rc = run_model(models[m], workers, &tx, spans, n, tables, &ans[m]);
         secs[m] = (double)(jg_now() - t0) / 1e9;
         if (rc < 0) {
             fprintf(stderr, "dataset: %s: %s\n", labels[m], jg_strerror(rc));

@@ -25,8 +25,8 @@
  */
 struct jg__latch_waiter;
 struct jg__latch {
-    _Atomic uint32_t word;  /* JG__LATCH_* bits; also the futex word. */
-    pthread_mutex_t lock;   /* Protects tasks. */
+    _Atomic uint32_t word;          /* JG__LATCH_* bits; also the futex word. */
+    pthread_mutex_t lock;           /* Protects tasks. */
     struct jg__latch_waiter *tasks; /* Parked tasks (records on their
                                      * stacks). */
 };
@@ -70,10 +70,10 @@ struct jg__map_job {
     char *out;
     size_t in_size, out_size, n, chunk, nchunks;
     int *errors;
-    _Atomic size_t next;    /* Next chunk to claim. */
-    _Atomic size_t failed;  /* Items whose fn returned < 0. */
-    _Atomic int pending;    /* Workers that have not finished it. */
-    struct jg__latch done;  /* Set by the last worker. */
+    _Atomic size_t next;   /* Next chunk to claim. */
+    _Atomic size_t failed; /* Items whose fn returned < 0. */
+    _Atomic int pending;   /* Workers that have not finished it. */
+    struct jg__latch done; /* Set by the last worker. */
 };
 
 /* Run the chunks of a thread-pool map job until none is left. */

@@ -44,8 +44,8 @@ void jg__latch_fini(struct jg__latch *l) {
 void jg__latch_set(struct jg__latch *l) {
     /* Acq_rel: release publishes what the setter wrote before; acquire
      * pairs with the waiters' fetch_or / CAS that announced them. */
-    uint32_t old = atomic_exchange_explicit(&l->word, JG__LATCH_SET,
-                                            memory_order_acq_rel);
+    uint32_t old =
+        atomic_exchange_explicit(&l->word, JG__LATCH_SET, memory_order_acq_rel);
     JG_ASSERT(!(old & JG__LATCH_SET), "latch set twice");
     if (old & JG__LATCH_TASKS) {
         pthread_mutex_lock(&l->lock);
@@ -62,8 +62,7 @@ void jg__latch_set(struct jg__latch *l) {
 
 bool jg__latch_is_set(struct jg__latch *l) {
     /* Acquire pairs with the exchange in jg__latch_set(). */
-    return atomic_load_explicit(&l->word, memory_order_acquire) &
-           JG__LATCH_SET;
+    return atomic_load_explicit(&l->word, memory_order_acquire) & JG__LATCH_SET;
 }
 
 static int wait_thread(struct jg__latch *l, int64_t deadline) {

@@ -24,8 +24,7 @@
 #define MAX_CTX ((size_t)1 << 30)
 
 /* Run items [lo, hi) of job; returns how many failed. */
-static size_t run_range(const struct jg__map_job *job, size_t lo,
-                        size_t hi) {
+static size_t run_range(const struct jg__map_job *job, size_t lo, size_t hi) {
     size_t failed = 0;
     const char *in = job->in + lo * job->in_size;
     char *out = job->out + lo * job->out_size;
@@ -46,8 +45,8 @@ void jg__map_run_chunks(struct jg__map_job *job) {
     for (;;) {
         /* Relaxed: the job was published under the pool's lock, and the
          * results are published by the pending count and the latch. */
-        size_t c = atomic_fetch_add_explicit(&job->next, 1,
-                                             memory_order_relaxed);
+        size_t c =
+            atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
         if (c >= job->nchunks) {
             break;
         }
@@ -78,8 +77,8 @@ static bool too_big(size_t n, size_t size) {
     return size != 0 && n > SIZE_MAX / size;
 }
 
-int jg_map(jg_pool *p, jg_map_fn fn, void *ctx, const void *in,
-           size_t in_size, void *out, size_t out_size, size_t n, int *errors,
+int jg_map(jg_pool *p, jg_map_fn fn, void *ctx, const void *in, size_t in_size,
+           void *out, size_t out_size, size_t n, int *errors,
            const jg_map_opts *opts) {
     jg_map_opts o = opts ? *opts : (jg_map_opts){0};
     if (fn == NULL || (in == NULL && in_size > 0 && n > 0) ||
@@ -103,9 +102,15 @@ int jg_map(jg_pool *p, jg_map_fn fn, void *ctx, const void *in,
         return jg__pool_proc_map(p, fn, ctx, o.ctx_size, in, in_size, out,
                                  out_size, n, errors, chunk);
     }
-    struct jg__map_job job = {.fn = fn, .ctx = ctx, .in = in, .out = out,
-                              .in_size = in_size, .out_size = out_size,
-                              .n = n, .errors = errors, .chunk = chunk,
+    struct jg__map_job job = {.fn = fn,
+                              .ctx = ctx,
+                              .in = in,
+                              .out = out,
+                              .in_size = in_size,
+                              .out_size = out_size,
+                              .n = n,
+                              .errors = errors,
+                              .chunk = chunk,
                               .nchunks = (n + chunk - 1) / chunk};
     if (p == NULL) {
         int rc = jg_par_for(0, (int64_t)n, o.chunk > 0 ? (int64_t)o.chunk : 0,

@@ -278,8 +278,8 @@ static int check_opts(jg_pool_opts *o) {
     if (o->kind != JG_POOL_THREADS && o->kind != JG_POOL_PROCESSES) {
         return -EINVAL;
     }
-    if (o->workers < 0 || o->workers > MAX_WORKERS ||
-        o->arg_size > MAX_COPY || o->result_size > MAX_COPY) {
+    if (o->workers < 0 || o->workers > MAX_WORKERS || o->arg_size > MAX_COPY ||
+        o->result_size > MAX_COPY) {
         return -EINVAL;
     }
     if (o->workers == 0) {
@@ -383,8 +383,8 @@ int jg_pool_new(jg_pool **out, const jg_pool_opts *opts) {
         goto undo_pool;
     }
     for (int i = 0; i < o.workers; i++) {
-        p->w[i] = (struct jg__pworker){.pool = p, .index = i, .pid = -1,
-                                       .sock = -1, .pidfd = -1};
+        p->w[i] = (struct jg__pworker){
+            .pool = p, .index = i, .pid = -1, .sock = -1, .pidfd = -1};
     }
     if (o.kind == JG_POOL_PROCESSES) {
         rc = jg__pool_proc_init(p);

@@ -20,20 +20,20 @@
 enum { F_QUEUED, F_RUNNING, F_DONE, F_CANCELLED };
 
 struct jg_future {
-    jg_pool *pool;       /* Used only while queued (cancel). */
+    jg_pool *pool; /* Used only while queued (cancel). */
     jg_task_fn fn;
-    void *arg;           /* The pointer, or argbuf for copied args. */
+    void *arg; /* The pointer, or argbuf for copied args. */
     /* F_*; stored under pool->lock, read without it to see that a
      * future is finished (then the pool may already be gone). */
     _Atomic int state;
-    int rc;              /* 0, -ECHILD, -ENODATA, -ECANCELED; before done. */
-    void *result;        /* fn's pointer (threads, or result_size 0). */
-    char *resbuf;        /* result_size bytes (process pools). */
-    size_t result_size;  /* Bytes in resbuf; 0 = the pointer result. */
-    size_t size;         /* Bytes of this allocation. */
+    int rc;             /* 0, -ECHILD, -ENODATA, -ECANCELED; before done. */
+    void *result;       /* fn's pointer (threads, or result_size 0). */
+    char *resbuf;       /* result_size bytes (process pools). */
+    size_t result_size; /* Bytes in resbuf; 0 = the pointer result. */
+    size_t size;        /* Bytes of this allocation. */
     struct jg__latch done;
-    _Atomic uint32_t refs; /* The user's handle + the pool's while queued
-                            * or running. */
+    _Atomic uint32_t refs;  /* The user's handle + the pool's while queued
+                             * or running. */
     struct jg_future *next; /* In the queue; under pool->lock. */
 };
 
@@ -43,21 +43,21 @@ struct jg__pworker {
     jg_pool *pool;
     int index;
     pthread_t th;
-    uint64_t map_gen;    /* The last map round this worker took. */
+    uint64_t map_gen; /* The last map round this worker took. */
     /* Process pools: the child and its channel. Written by the manager
      * thread only (and by pool_new before it starts). */
     pid_t pid;
-    int sock;            /* Parent's end of the socket pair, or -1. */
-    int pidfd;           /* -1 when the kernel has no pidfds. */
-    char *buf;           /* Message buffer (args, results). */
+    int sock;  /* Parent's end of the socket pair, or -1. */
+    int pidfd; /* -1 when the kernel has no pidfds. */
+    char *buf; /* Message buffer (args, results). */
     size_t buf_cap;
 };
 
 struct jg_pool {
-    jg_pool_opts o;          /* Resolved: workers > 0, name set. */
+    jg_pool_opts o; /* Resolved: workers > 0, name set. */
     char name[16];
-    pthread_mutex_t lock;    /* Protects the queue, stop, map, gen. */
-    pthread_cond_t cond;     /* Workers wait here for work. */
+    pthread_mutex_t lock; /* Protects the queue, stop, map, gen. */
+    pthread_cond_t cond;  /* Workers wait here for work. */
     struct jg_future *head, *tail;
     bool stop;               /* jg_pool_free() began: drain, then exit. */
     struct jg__map_job *map; /* The current map round, or NULL. */
@@ -71,7 +71,7 @@ struct jg_pool {
     struct jg__latch exited; /* Set by the last worker to exit. */
     /* Process pools: the shared arena of map calls (pool_proc.c). */
     int arena_fd;
-    void *arena;             /* Parent's mapping; under the map turn. */
+    void *arena; /* Parent's mapping; under the map turn. */
     size_t arena_len;
 };
 

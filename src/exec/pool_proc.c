@@ -48,7 +48,7 @@ struct req {
 };
 
 struct rep {
-    int32_t rc;   /* 0, or -ENODATA for a NULL result of result_size. */
+    int32_t rc; /* 0, or -ENODATA for a NULL result of result_size. */
     uint32_t pad;
     uint64_t value; /* The returned pointer (result_size 0). */
     uint64_t len;   /* Bytes of result that follow. */
@@ -64,9 +64,9 @@ struct arena_hdr {
 };
 
 struct unit {
-    uint64_t lo, hi;        /* Items [lo, hi). Written by the parent. */
-    _Atomic uint64_t prog;  /* 2k+1: item lo+k runs; 2k+2: it is done.
-                             * Stored (release) by the child running it. */
+    uint64_t lo, hi;       /* Items [lo, hi). Written by the parent. */
+    _Atomic uint64_t prog; /* 2k+1: item lo+k runs; 2k+2: it is done.
+                            * Stored (release) by the child running it. */
     uint64_t pad;
 };
 
@@ -130,8 +130,8 @@ static void child_units(char *a) {
     size_t isz = h->in_size, osz = h->out_size;
     for (;;) {
         /* Relaxed: the round's data was published by the message. */
-        uint64_t u = atomic_fetch_add_explicit(&h->next, 1,
-                                               memory_order_relaxed);
+        uint64_t u =
+            atomic_fetch_add_explicit(&h->next, 1, memory_order_relaxed);
         if (u >= h->nunits) {
             return;
         }
@@ -369,8 +369,8 @@ static uint64_t leftovers(char *a, uint64_t *left_items) {
     for (uint64_t u = 0; u < h->nunits; u++) {
         uint64_t lo = units[u].lo, hi = units[u].hi;
         /* Acquire pairs with the child's release stores. */
-        uint64_t prog = atomic_load_explicit(&units[u].prog,
-                                             memory_order_acquire);
+        uint64_t prog =
+            atomic_load_explicit(&units[u].prog, memory_order_acquire);
         uint64_t next = lo + prog / 2;
         if (prog & 1) {
             errs[next] = -ECHILD; /* It was running this one. */

@@ -38,9 +38,9 @@ enum { ST_NONE = 0, ST_RETURNED = 1, ST_NODATA = 2 };
 struct slot {
     _Atomic uint32_t state; /* ST_*; stored last by the child. */
     uint32_t pad;
-    uint64_t value;         /* fn's pointer when result_size == 0. */
-    char data[SLOT_DATA];   /* Or the result bytes (larger: data[] runs
-                             * on into the rest of the mapping). */
+    uint64_t value;       /* fn's pointer when result_size == 0. */
+    char data[SLOT_DATA]; /* Or the result bytes (larger: data[] runs
+                           * on into the rest of the mapping). */
 };
 _Static_assert(sizeof(struct slot) == 64, "one cache line per slot");
 
@@ -76,10 +76,10 @@ static void register_atfork(void) {
 struct jg_process {
     pid_t pid;
     struct slot *slot;
-    int slot_index;    /* In the slab, or -1 when slot is its own map. */
-    size_t map_len;    /* Bytes of that mapping. */
+    int slot_index; /* In the slab, or -1 when slot is its own map. */
+    size_t map_len; /* Bytes of that mapping. */
     size_t result_size;
-    int status;        /* waitpid's; written by whoever reaps. */
+    int status; /* waitpid's; written by whoever reaps. */
     int wait_rc;
 };
 
@@ -91,8 +91,8 @@ static int slot_take(struct jg_process *p) {
         if (slab.slots == NULL && !slab.tried) {
             slab.tried = true;
             void *m;
-            if (jg__os_map_shared(&m, SLAB_SLOTS * sizeof(struct slot),
-                                  -1) == 0) {
+            if (jg__os_map_shared(&m, SLAB_SLOTS * sizeof(struct slot), -1) ==
+                0) {
                 slab.slots = m;
                 for (int i = 0; i < SLAB_SLOTS; i++) {
                     slab.free[i] = (uint16_t)(SLAB_SLOTS - 1 - i);
@@ -112,8 +112,8 @@ static int slot_take(struct jg_process *p) {
     }
     /* Too big for a slot, or the slab is full: a mapping of its own. */
     size_t page = jg__os_page_size();
-    p->map_len = (offsetof(struct slot, data) + p->result_size + page - 1) /
-                 page * page;
+    p->map_len =
+        (offsetof(struct slot, data) + p->result_size + page - 1) / page * page;
     void *m;
     int rc = jg__os_map_shared(&m, p->map_len, -1);
     if (rc < 0) {
@@ -138,9 +138,8 @@ static void slot_give(struct jg_process *p) {
     pthread_mutex_unlock(&slab.lock);
 }
 
-__attribute__((noreturn)) static void child_main(struct jg_process *p,
-                                                 jg_task_fn fn, void *arg,
-                                                 const char *name) {
+__attribute__((noreturn)) static void
+child_main(struct jg_process *p, jg_task_fn fn, void *arg, const char *name) {
     jg__exec_child_enter(name != NULL ? name : "jg-process");
     void *r = fn(arg);
     uint32_t st = ST_RETURNED;

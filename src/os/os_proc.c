@@ -60,9 +60,8 @@ int jg__os_die_with_parent(pid_t parent) {
 }
 
 int jg__os_socketpair(int fds[2]) {
-    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0
-               ? -errno
-               : 0;
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ? -errno
+                                                                       : 0;
 }
 
 int jg__os_send_all(int fd, const void *buf, size_t len) {

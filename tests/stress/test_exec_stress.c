@@ -40,8 +40,8 @@ static void *drive(void *arg) {
     jg_future *f[B];
     for (long done = 0; done < l->items; done += B) {
         for (intptr_t i = 0; i < B; i++) {
-            cr_assert_eq(jg_pool_submit(l->pool, &f[i], triple,
-                                        (void *)(done + i)), 0);
+            cr_assert_eq(
+                jg_pool_submit(l->pool, &f[i], triple, (void *)(done + i)), 0);
         }
         for (intptr_t i = 0; i < B; i++) {
             uint32_t r = rnd(&rng) % 8;
@@ -57,8 +57,8 @@ static void *drive(void *arg) {
             } else if (r == 1) {
                 /* Freed without a wait: it is cancelled or dropped. */
             } else {
-                int rc = jg_future_wait(f[i], r == 2 ? jg_now() : JG_FOREVER,
-                                        &res);
+                int rc =
+                    jg_future_wait(f[i], r == 2 ? jg_now() : JG_FOREVER, &res);
                 if (rc == -ETIMEDOUT) {
                     rc = jg_future_wait(f[i], JG_FOREVER, &res);
                 }
@@ -101,8 +101,9 @@ static void futures(jg_pool_kind kind, long items) {
     for (int i = 0; i < 3; i++) {
         l[i] = (struct load){p, items, (uint32_t)(i * 7919 + 1), &ok};
         /* Thread 0 drives four tasks on a runtime of its own. */
-        cr_assert_eq(jg_thread_start(&th[i], i == 0 ? run_tasks : drive,
-                                     &l[i], NULL), 0);
+        cr_assert_eq(
+            jg_thread_start(&th[i], i == 0 ? run_tasks : drive, &l[i], NULL),
+            0);
     }
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(jg_thread_join(th[i], NULL), 0);

@@ -30,8 +30,8 @@ static void check_map(jg_pool *p, size_t n, size_t chunk) {
         err[i] = 12345;
     }
     jg_map_opts o = {.chunk = chunk};
-    int failed = jg_map(p, affine, NULL, in, sizeof(*in), out, sizeof(*out),
-                        n, err, &o);
+    int failed =
+        jg_map(p, affine, NULL, in, sizeof(*in), out, sizeof(*out), n, err, &o);
     size_t want_failed = (n + 1) / 1000;
     cr_assert_eq(failed, (int)want_failed, "failed %d", failed);
     for (size_t i = 0; i < n; i++) {
@@ -191,8 +191,9 @@ Test(map, rejects_bad_arguments) {
                      -EINVAL);
         cr_assert_eq(jg_map(q, affine, NULL, in, 8, NULL, 8, 4, NULL, NULL),
                      -EINVAL);
-        cr_assert_eq(jg_map(q, affine, NULL, in, SIZE_MAX / 2, out, 8, 4,
-                            NULL, NULL), -EINVAL);
+        cr_assert_eq(
+            jg_map(q, affine, NULL, in, SIZE_MAX / 2, out, 8, 4, NULL, NULL),
+            -EINVAL);
         jg_map_opts mo = {.ctx_size = 8};
         cr_assert_eq(jg_map(q, affine, NULL, in, 8, out, 8, 4, NULL, &mo),
                      -EINVAL);

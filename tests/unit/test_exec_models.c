@@ -91,17 +91,29 @@ Test(models, one_function_every_model, .timeout = 120) {
         cr_assert_eq(want[i], (intptr_t)(fib(10 + (int)i) * 1000 + i));
     }
     intptr_t got[N];
-    const char *names[] = {"tasks/1", "tasks/2", "threads", "processes",
-                           "thread pool", "process pool"};
+    const char *names[] = {"tasks/1",   "tasks/2",     "threads",
+                           "processes", "thread pool", "process pool"};
     for (int m = 0; m < 6; m++) {
         memset(got, 0, sizeof(got));
         switch (m) {
-        case 0: run_on(tasks_main, got, 1); break;
-        case 1: run_on(tasks_main, got, 2); break;
-        case 2: threads(got); break;
-        case 3: processes(got); break;
-        case 4: pool(JG_POOL_THREADS, got); break;
-        default: pool(JG_POOL_PROCESSES, got); break;
+        case 0:
+            run_on(tasks_main, got, 1);
+            break;
+        case 1:
+            run_on(tasks_main, got, 2);
+            break;
+        case 2:
+            threads(got);
+            break;
+        case 3:
+            processes(got);
+            break;
+        case 4:
+            pool(JG_POOL_THREADS, got);
+            break;
+        default:
+            pool(JG_POOL_PROCESSES, got);
+            break;
         }
         for (int i = 0; i < N; i++) {
             cr_assert_eq(got[i], want[i], "%s, item %d", names[m], i);
@@ -113,8 +125,8 @@ Test(models, one_function_every_model, .timeout = 120) {
         run_on(all_in_a_task, in_task, w);
         for (int m = 0; m < 4; m++) {
             for (int i = 0; i < N; i++) {
-                cr_assert_eq(in_task[m][i], want[i], "in a task on %d: %s",
-                             w, names[m + 2]);
+                cr_assert_eq(in_task[m][i], want[i], "in a task on %d: %s", w,
+                             names[m + 2]);
             }
         }
     }

@@ -65,9 +65,11 @@ static void *scale(void *arg) {
 Test(pool, processes_copy_arguments_and_results) {
     struct leakcheck lc = leak_begin();
     jg_pool *p;
-    jg_pool_opts o = {.kind = JG_POOL_PROCESSES, .workers = 2,
+    jg_pool_opts o = {.kind = JG_POOL_PROCESSES,
+                      .workers = 2,
                       .arg_size = sizeof(struct vec),
-                      .result_size = sizeof(struct vec), .name = "scaler"};
+                      .result_size = sizeof(struct vec),
+                      .name = "scaler"};
     cr_assert_eq(jg_pool_new(&p, &o), 0);
     jg_future *f[20];
     for (int i = 0; i < 20; i++) {
@@ -97,8 +99,8 @@ static void *null_item(void *arg) {
 Test(pool, a_null_result_with_a_size_is_enodata) {
     struct leakcheck lc = leak_begin();
     jg_pool *p;
-    jg_pool_opts o = {.kind = JG_POOL_PROCESSES, .workers = 1,
-                      .result_size = 8};
+    jg_pool_opts o = {
+        .kind = JG_POOL_PROCESSES, .workers = 1, .result_size = 8};
     cr_assert_eq(jg_pool_new(&p, &o), 0);
     jg_future *f;
     cr_assert_eq(jg_pool_submit(p, &f, null_item, NULL), 0);

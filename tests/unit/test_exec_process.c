@@ -335,8 +335,8 @@ static void *spawn_many(void *arg) {
     enum { N = 8 };
     jg_process *p[N];
     for (intptr_t i = 0; i < N; i++) {
-        cr_assert_eq(jg_process_start(&p[i], plus_one, (void *)(base + i),
-                                      NULL), 0);
+        cr_assert_eq(
+            jg_process_start(&p[i], plus_one, (void *)(base + i), NULL), 0);
     }
     for (intptr_t i = 0; i < N; i++) {
         void *r;
@@ -389,8 +389,7 @@ Test(process, children_start_their_own_children) {
     struct leakcheck lc = leak_begin();
     jg_process *p[4];
     for (int i = 0; i < 4; i++) {
-        cr_assert_eq(jg_process_start(&p[i], grandchild_parent, NULL, NULL),
-                     0);
+        cr_assert_eq(jg_process_start(&p[i], grandchild_parent, NULL, NULL), 0);
     }
     for (int i = 0; i < 4; i++) {
         void *r;
