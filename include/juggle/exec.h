@@ -374,8 +374,9 @@ typedef struct jg_map_opts {
  *           n > 0, sizes that overflow, or ctx_size > 0 with a NULL ctx
  *           or over 1 GiB; -ENOMEM (process pools: also when the shared
  *           memory cannot grow); -EAGAIN when the default runtime cannot
- *           start. Nothing ran, or nothing was written back, on error.
- * Thread:   any thread, inside or outside a task, but not a worker of p.
+ *           start; -EDEADLK when called by a worker thread of p itself.
+ *           Nothing ran, or nothing was written back, on error.
+ * Thread:   any thread, inside or outside a task.
  * Blocks:   until every item is done: inside a task, suspends the task
  *           (with p == NULL, the task helps run the items); outside,
  *           blocks the thread.

@@ -87,6 +87,14 @@ int jg_map(jg_pool *p, jg_map_fn fn, void *ctx, const void *in, size_t in_size,
         (o.ctx_size > 0 && ctx == NULL)) {
         return -EINVAL;
     }
+    if (p != NULL) {
+        pthread_t self = pthread_self();
+        for (int i = 0; i < p->o.workers; i++) {
+            if (pthread_equal(p->w[i].th, self)) {
+                return -EDEADLK; /* The round would wait for us. */
+            }
+        }
+    }
     if (n == 0) {
         return 0;
     }

@@ -177,6 +177,12 @@ Test(map, a_process_pool_that_loses_workers_finishes, .timeout = 120) {
 
 /* ---- errors ---- */
 
+static void *map_on_own_pool(void *arg) {
+    int64_t x = 1, y;
+    return (void *)(intptr_t)jg_map(arg, affine, NULL, &x, 8, &y, 8, 1, NULL,
+                                    NULL);
+}
+
 Test(map, rejects_bad_arguments) {
     struct leakcheck lc = leak_begin();
     int64_t in[4] = {0}, out[4];
@@ -200,6 +206,12 @@ Test(map, rejects_bad_arguments) {
         cr_assert_eq(jg_map(q, affine, NULL, NULL, 8, NULL, 8, 0, NULL, NULL),
                      0);
     }
+    jg_future *f;
+    cr_assert_eq(jg_pool_submit(p, &f, map_on_own_pool, p), 0);
+    void *r;
+    cr_assert_eq(jg_future_wait(f, JG_FOREVER, &r), 0);
+    cr_assert_eq((intptr_t)r, -EDEADLK);
+    jg_future_free(f);
     cr_assert_eq(jg_pool_free(p), 0);
     leak_end(lc);
 }
