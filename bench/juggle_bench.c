@@ -19,6 +19,8 @@
  *                                  naive fib, every call jg_par_join's
  *   juggle-bench sum --n N --workers W
  *                                  jg_par_reduce sum of an int64 array
+ *   juggle-bench threads | processes | map | fib4 ...
+ *                                  threads, processes, pools (bench_exec.c)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@
 #include <juggle.h>
 
 #include "arch/ctx.h"
+#include "bench_exec.h"
 
 #define SWITCHES 10000000L
 #define SPAWNS 1000000L
@@ -570,6 +573,18 @@ int main(int argc, char **argv) {
     }
     if (argc >= 2 && strcmp(argv[1], "sleepers") == 0) {
         return bench_sleepers(argc - 2, argv + 2);
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } exec_cmds[] = {{"threads", jg__bench_threads},
+                     {"processes", jg__bench_processes},
+                     {"map", jg__bench_map},
+                     {"fib4", jg__bench_fib4}};
+    for (size_t i = 0; argc >= 2 && i < 4; i++) {
+        if (strcmp(argv[1], exec_cmds[i].name) == 0) {
+            return exec_cmds[i].fn(argc - 2, argv + 2);
+        }
     }
     fprintf(stderr, "usage: juggle-bench switch | rawswitch [--main-coroutine] | spawn | "
                     "sleepers N [--stack private|shared] [--workers W] | idle | "

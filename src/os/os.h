@@ -72,19 +72,12 @@ void jg__os_thread_stack(void **lo, size_t *size);
 /* Write all of buf to fd, ignoring errors (for fatal messages). */
 void jg__os_write_all(int fd, const void *buf, size_t len);
 
-/* Map len bytes of zeroed memory shared with children forked later
- * (MAP_SHARED | MAP_ANONYMOUS). Returns 0 and *out, or -errno. */
-int jg__os_map_shared(void **out, size_t len);
-
 /* Create or truncate a file for writing (mode 0644, close-on-exec).
  * Returns the fd or -errno. */
 int jg__os_file_create(const char *path);
 
 /* Write all of buf to fd. Returns 0 or -errno (-EIO for a zero write). */
 int jg__os_write_full(int fd, const void *buf, size_t len);
-
-/* Close fd. Returns 0 or -errno (EINTR counts as closed). */
-int jg__os_close(int fd);
 
 /* The process id. */
 int jg__os_getpid(void);

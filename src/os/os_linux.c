@@ -166,16 +166,6 @@ void jg__os_write_all(int fd, const void *buf, size_t len) {
     }
 }
 
-int jg__os_map_shared(void **out, size_t len) {
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        return -errno;
-    }
-    *out = p;
-    return 0;
-}
-
 int jg__os_file_create(const char *path) {
     int fd;
     do {
@@ -199,14 +189,6 @@ int jg__os_write_full(int fd, const void *buf, size_t len) {
         }
         p += n;
         len -= (size_t)n;
-    }
-    return 0;
-}
-
-int jg__os_close(int fd) {
-    /* On Linux the fd is released even when close() reports EINTR. */
-    if (close(fd) < 0 && errno != EINTR) {
-        return -errno;
     }
     return 0;
 }

@@ -27,6 +27,7 @@
 
 #include "core/common.h"
 #include "os/os.h"
+#include "os/proc.h"
 #include "trace/trace.h"
 
 #define DEFAULT_CAPACITY ((size_t)1 << 20)
@@ -55,7 +56,7 @@ int jg_trace_new(jg_trace **out, size_t capacity) {
     }
     size_t len = sizeof(struct jg_trace) + capacity * sizeof(struct slot);
     void *mem;
-    int rc = jg__os_map_shared(&mem, len);
+    int rc = jg__os_map_shared(&mem, len, -1);
     if (rc < 0) {
         return rc == -EINVAL ? -ENOMEM : rc;
     }
@@ -354,10 +355,7 @@ int jg_trace_write(const jg_trace *tr, const char *path) {
             rc = fd;
         } else {
             rc = jg__os_write_full(fd, o.buf, o.len);
-            int crc = jg__os_close(fd);
-            if (rc == 0) {
-                rc = crc;
-            }
+            jg__os_close(fd);
         }
     }
     jg__free(o.buf, o.cap);

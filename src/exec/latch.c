@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * latch.c - the one-shot latch of exec.h, and the small helpers every file
+ * of src/exec uses: am I in a task, reset a forked child, run a blocking
+ * call on a helper thread.
+ *
+ * Latch protocol. word holds SET | SLEEPERS | TASKS. The setter exchanges
+ * word with SET and then acts on the bits it took away: SLEEPERS means a
+ * futex wake, TASKS means walking the task list under the lock and waking
+ * each (task, seq). A task waiter takes the lock, then sets TASKS with a
+ * fetch_or: if SET was already there the setter has passed and nothing is
+ * parked; otherwise the setter will see TASKS and must take the lock,
+ * which it can only do after the waiter has linked its record. The setter
+ * wakes under the lock, and a woken (or timed-out) waiter takes the lock
+ * once more before it returns, so no setter still holds a pointer to its
+ * record or its task when the waiter's frame goes away.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/sched.h"
+#include "exec/exec.h"
+#include "os/os.h"
+#include "os/proc.h"
+
+struct jg__latch_waiter {
+    struct jg_task *task;
+    uint64_t seq;
+    struct jg__latch_waiter *next;
+};
+
+void jg__latch_init(struct jg__latch *l) {
+    atomic_init(&l->word, 0);
+    pthread_mutex_init(&l->lock, NULL);
+    l->tasks = NULL;
+}
+
+void jg__latch_fini(struct jg__latch *l) {
+    pthread_mutex_destroy(&l->lock);
+}
+
+void jg__latch_set(struct jg__latch *l) {
+    /* Acq_rel: release publishes what the setter wrote before; acquire
+     * pairs with the waiters' fetch_or / CAS that announced them. */
+    uint32_t old =
+        atomic_exchange_explicit(&l->word, JG__LATCH_SET, memory_order_acq_rel);
+    JG_ASSERT(!(old & JG__LATCH_SET), "latch set twice");
+    if (old & JG__LATCH_TASKS) {
+        pthread_mutex_lock(&l->lock);
+        for (struct jg__latch_waiter *w = l->tasks; w != NULL; w = w->next) {
+            jg__wake(w->task, w->seq, JG__WAKE_OK);
+        }
+        l->tasks = NULL;
+        pthread_mutex_unlock(&l->lock);
+    }
+    if (old & JG__LATCH_SLEEPERS) {
+        jg__os_futex_wake(&l->word, INT32_MAX);
+    }
+}
+
+bool jg__latch_is_set(struct jg__latch *l) {
+    /* Acquire pairs with the exchange in jg__latch_set(). */
+    return atomic_load_explicit(&l->word, memory_order_acquire) & JG__LATCH_SET;
+}
+
+static int wait_thread(struct jg__latch *l, int64_t deadline) {
+    for (;;) {
+        uint32_t v = atomic_load_explicit(&l->word, memory_order_acquire);
+        if (v & JG__LATCH_SET) {
+            return 0;
+        }
+        if (deadline != JG_FOREVER && jg__os_now() >= deadline) {
+            return -ETIMEDOUT;
+        }
+        if (!(v & JG__LATCH_SLEEPERS) &&
+            !atomic_compare_exchange_weak_explicit(
+                &l->word, &v, v | JG__LATCH_SLEEPERS, memory_order_acquire,
+                memory_order_acquire)) {
+            continue;
+        }
+        jg__os_futex_wait(&l->word, v | JG__LATCH_SLEEPERS, deadline);
+    }
+}
+
+static void unlink_waiter(struct jg__latch *l, struct jg__latch_waiter *me) {
+    for (struct jg__latch_waiter **pp = &l->tasks; *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == me) {
+            *pp = me->next;
+            return;
+        }
+    }
+}
+
+static int wait_task(struct jg__latch *l, struct jg_task *self,
+                     int64_t deadline) {
+    struct jg__latch_waiter me = {.task = self};
+    pthread_mutex_lock(&l->lock);
+    /* Acq_rel: pairs with the setter's exchange (see the top). */
+    uint32_t v = atomic_fetch_or_explicit(&l->word, JG__LATCH_TASKS,
+                                          memory_order_acq_rel);
+    if (v & JG__LATCH_SET) {
+        pthread_mutex_unlock(&l->lock);
+        return 0;
+    }
+    me.seq = jg__park_prepare(self, false);
+    me.next = l->tasks;
+    l->tasks = &me;
+    pthread_mutex_unlock(&l->lock);
+    if (deadline != JG_FOREVER) {
+        int rc = jg__timer_arm(self, deadline, me.seq);
+        if (rc < 0) {
+            /* No timer: wait without one rather than fail the wait. */
+            deadline = JG_FOREVER;
+        }
+    }
+    jg__park(self, me.seq, false);
+    pthread_mutex_lock(&l->lock);
+    unlink_waiter(l, &me); /* Still linked only if the timer woke us. */
+    pthread_mutex_unlock(&l->lock);
+    return jg__latch_is_set(l) ? 0 : -ETIMEDOUT;
+}
+
+int jg__latch_wait(struct jg__latch *l, int64_t deadline) {
+    if (jg__latch_is_set(l)) {
+        return 0;
+    }
+    struct jg__worker *w = jg__worker_self();
+    if (w != NULL && w->current != NULL) {
+        return wait_task(l, w->current, deadline);
+    }
+    return wait_thread(l, deadline);
+}
+
+void jg__exec_name(char out[16], const char *prefix, int index) {
+    char tmp[48];
+    snprintf(tmp, sizeof(tmp), "%.10s-%d", prefix, index);
+    memcpy(out, tmp, 15);
+    out[15] = '\0';
+}
+
+bool jg__exec_in_task(void) {
+    struct jg__worker *w = jg__worker_self();
+    return w != NULL && w->current != NULL;
+}
+
+void jg__exec_child_enter(const char *name) {
+    /* The workers of any runtime of the parent do not exist here: run as
+     * a plain thread, so jg_sleep blocks and jg_par_* use a fresh default
+     * runtime (par.c forgets the parent's in its atfork handler). */
+    jg__worker_bind(NULL);
+    if (name != NULL) {
+        jg__os_set_name(name);
+    }
+}
+
+/* ---- offload: a blocking call on a helper thread ---- */
+
+struct offload {
+    void (*fn)(void *);
+    void *arg;
+    struct jg__latch done;
+};
+
+static void *offload_main(void *x) {
+    struct offload *o = x;
+    o->fn(o->arg);
+    jg__latch_set(&o->done); /* o may be gone once this returns. */
+    return NULL;
+}
+
+int jg__exec_offload(void (*fn)(void *), void *arg) {
+    struct offload o = {.fn = fn, .arg = arg};
+    jg__latch_init(&o.done);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_t th;
+    int rc = pthread_create(&th, &attr, offload_main, &o);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        jg__latch_fini(&o.done);
+        return -EAGAIN;
+    }
+    jg__latch_wait(&o.done, JG_FOREVER);
+    jg__latch_fini(&o.done);
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proc.h - the operating-system layer for processes: fork, reaping, pidfds,
+ * process names, socket pairs and shared memory. Every function returns a
+ * result >= 0 or -errno and retries EINTR, like the rest of src/os.
+ */
+#ifndef JG_OS_PROC_H
+#define JG_OS_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* fork(2): 0 in the child, the child's pid in the parent, or -errno. */
+pid_t jg__os_fork(void);
+
+/* Wait for child pid to end and reap it; its wait status goes to *status.
+ * Returns the pid or -errno. */
+int jg__os_waitpid(pid_t pid, int *status);
+
+/* A pidfd for pid (readable once it has ended), or -errno (-ENOSYS on
+ * kernels before 5.3). Close-on-exec. */
+int jg__os_pidfd_open(pid_t pid);
+
+/* Set the calling thread's name (the process's /proc comm when called by
+ * a single-threaded child); truncated to 15 bytes. */
+void jg__os_set_name(const char *name);
+
+/* Make the calling process receive SIGKILL when the thread that forked it
+ * ends. Returns 0, or -ESRCH when the parent is already gone. */
+int jg__os_die_with_parent(pid_t parent);
+
+/* A connected pair of stream sockets (close-on-exec). Returns 0 or -errno. */
+int jg__os_socketpair(int fds[2]);
+
+/* Write all len bytes to socket fd (no SIGPIPE). Returns 0 or -errno
+ * (-EPIPE when the peer is gone). */
+int jg__os_send_all(int fd, const void *buf, size_t len);
+
+/*
+ * Read exactly len bytes from socket fd. While waiting, also watch pidfd
+ * (when >= 0): once it is readable (the peer process ended) and nothing
+ * more can be read, give up. Returns 0, -EPIPE on end of file or a dead
+ * peer, or -errno.
+ */
+int jg__os_recv_all(int fd, int pidfd, void *buf, size_t len);
+
+/* Close fd, ignoring errors (EINTR after close is not retried: the fd is
+ * gone either way on Linux). Negative fds are ignored. */
+void jg__os_close(int fd);
+
+/* An anonymous memory file (memfd_create, close-on-exec) of size bytes.
+ * Returns the fd or -errno. */
+int jg__os_memfd(const char *name, size_t size);
+
+/* Resize a file. Returns 0 or -errno. */
+int jg__os_ftruncate(int fd, size_t size);
+
+/* Map len bytes shared: of fd from offset 0, or anonymous when fd < 0.
+ * Returns 0 and *out, or -errno. */
+int jg__os_map_shared(void **out, size_t len, int fd);
+
+#endif /* JG_OS_PROC_H */

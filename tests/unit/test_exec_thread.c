@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_exec_thread.c - jg_thread_start / jg_thread_join: results, names,
+ * stack sizes, every error, creation failure, and joins from inside tasks
+ * that suspend the task while the other tasks keep running.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "exec_check.h"
+
+static void *twice(void *arg) {
+    return (void *)((intptr_t)arg * 2);
+}
+
+Test(thread, returns_the_result) {
+    struct leakcheck lc = leak_begin();
+    jg_thread *t[16];
+    for (intptr_t i = 0; i < 16; i++) {
+        cr_assert_eq(jg_thread_start(&t[i], twice, (void *)i, NULL), 0);
+    }
+    for (intptr_t i = 0; i < 16; i++) {
+        void *r = NULL;
+        cr_assert_eq(jg_thread_join(t[i], &r), 0);
+        cr_assert_eq((intptr_t)r, 2 * i);
+    }
+    cr_assert_eq(jg_thread_start(&t[0], twice, NULL, NULL), 0);
+    cr_assert_eq(jg_thread_join(t[0], NULL), 0); /* NULL result is fine. */
+    leak_end(lc);
+}
+
+static void *read_name(void *arg) {
+    char *buf = arg;
+    FILE *f = fopen("/proc/thread-self/comm", "r");
+    cr_assert(f != NULL);
+    cr_assert(fgets(buf, 32, f) != NULL);
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+    return NULL;
+}
+
+Test(thread, has_its_name) {
+    char name[32];
+    jg_thread *t;
+    jg_thread_opts o = {.name = "worker-seven"};
+    cr_assert_eq(jg_thread_start(&t, read_name, name, &o), 0);
+    cr_assert_eq(jg_thread_join(t, NULL), 0);
+    cr_assert_str_eq(name, "worker-seven");
+    cr_assert_eq(jg_thread_start(&t, read_name, name, NULL), 0);
+    cr_assert_eq(jg_thread_join(t, NULL), 0);
+    cr_assert_str_eq(name, "jg-thread");
+    o.name = "a-name-longer-than-fifteen";
+    cr_assert_eq(jg_thread_start(&t, read_name, name, &o), 0);
+    cr_assert_eq(jg_thread_join(t, NULL), 0);
+    cr_assert_str_eq(name, "a-name-longer-t");
+}
+
+static void *stack_size(void *arg) {
+    (void)arg;
+    pthread_attr_t a;
+    size_t size = 0;
+    pthread_getattr_np(pthread_self(), &a);
+    pthread_attr_getstacksize(&a, &size);
+    pthread_attr_destroy(&a);
+    return (void *)size;
+}
+
+Test(thread, takes_a_stack_size) {
+    jg_thread *t;
+    jg_thread_opts o = {.stack_size = 1 << 20};
+    cr_assert_eq(jg_thread_start(&t, stack_size, NULL, &o), 0);
+    void *r;
+    cr_assert_eq(jg_thread_join(t, &r), 0);
+    cr_assert((size_t)r >= (size_t)1 << 20, "stack of %zu", (size_t)r);
+}
+
+Test(thread, rejects_bad_arguments) {
+    struct leakcheck lc = leak_begin();
+    jg_thread *t = (jg_thread *)0x1;
+    cr_assert_eq(jg_thread_start(NULL, twice, NULL, NULL), -EINVAL);
+    cr_assert_eq(jg_thread_start(&t, NULL, NULL, NULL), -EINVAL);
+    jg_thread_opts small = {.stack_size = 4096};
+    cr_assert_eq(jg_thread_start(&t, twice, NULL, &small), -EINVAL);
+    cr_assert_eq((uintptr_t)t, 1, "out written on error");
+    cr_assert_eq(jg_thread_join(NULL, NULL), -EINVAL);
+    leak_end(lc);
+}
+
+Test(thread, creation_failure_is_eagain) {
+    struct leakcheck lc = leak_begin();
+    jg_thread *t = (jg_thread *)0x1;
+    /* No system can map a 2^50-byte stack: pthread_create fails. */
+    jg_thread_opts huge = {.stack_size = (size_t)1 << 50};
+    cr_assert_eq(jg_thread_start(&t, twice, NULL, &huge), -EAGAIN);
+    cr_assert_eq((uintptr_t)t, 1, "out written on error");
+    leak_end(lc);
+}
+
+static void *join_self(void *arg) {
+    jg_thread **me = arg;
+    /* Wait until the starter stored our handle. */
+    while (__atomic_load_n(me, __ATOMIC_ACQUIRE) == NULL) {
+        sched_yield();
+    }
+    return (void *)(intptr_t)jg_thread_join(*me, NULL);
+}
+
+Test(thread, joining_itself_is_edeadlk) {
+    jg_thread *me = NULL, *t;
+    cr_assert_eq(jg_thread_start(&t, join_self, &me, NULL), 0);
+    __atomic_store_n(&me, t, __ATOMIC_RELEASE);
+    void *r;
+    cr_assert_eq(jg_thread_join(t, &r), 0);
+    cr_assert_eq((intptr_t)r, -EDEADLK);
+}
+
+/* ---- joins from tasks ---- */
+
+struct ticker {
+    _Atomic int ticks;
+    _Atomic int stop;
+};
+
+static void *tick(void *arg) {
+    struct ticker *tk = arg;
+    while (!atomic_load(&tk->stop)) {
+        atomic_fetch_add(&tk->ticks, 1);
+        jg_yield();
+    }
+    return NULL;
+}
+
+struct wait_run {
+    struct ticker tk;
+    struct gate g;
+};
+
+/* Opens the gate after the ticker has moved on while the joiner waits. */
+static void *release_later(void *arg) {
+    struct wait_run *w = arg;
+    int seen = atomic_load(&w->tk.ticks);
+    while (atomic_load(&w->tk.ticks) < seen + 100) {
+        jg_yield();
+    }
+    gate_release(&w->g, 1);
+    return NULL;
+}
+
+static void *gated(void *arg) {
+    struct wait_run *w = arg;
+    gate_pass(&w->g);
+    return (void *)7;
+}
+
+static void *join_suspends(void *arg) {
+    (void)arg;
+    struct wait_run w = {0};
+    gate_open(&w.g);
+    jg_task *ticker, *rel;
+    cr_assert_eq(jg_spawn(&ticker, tick, &w.tk, NULL), 0);
+    jg_thread *t;
+    cr_assert_eq(jg_thread_start(&t, gated, &w, NULL), 0);
+    cr_assert_eq(jg_spawn(&rel, release_later, &w, NULL), 0);
+    /* On one worker the gate opens only if this join lets the ticker and
+     * the releaser run: a join that blocked the worker would hang. */
+    void *r;
+    cr_assert_eq(jg_thread_join(t, &r), 0);
+    cr_assert_eq((intptr_t)r, 7);
+    cr_assert(atomic_load(&w.tk.ticks) >= 100);
+    atomic_store(&w.tk.stop, 1);
+    jg_join(rel, NULL);
+    jg_join(ticker, NULL);
+    gate_close(&w.g);
+    return NULL;
+}
+
+Test(thread, join_in_a_task_suspends_only_the_task, .timeout = 60) {
+    struct leakcheck lc = leak_begin();
+    run_on(join_suspends, NULL, 1);
+    run_on(join_suspends, NULL, 2);
+    leak_end(lc);
+}
+
+static void *many_joins(void *arg) {
+    (void)arg;
+    enum { N = 32 };
+    jg_thread *t[N];
+    for (intptr_t i = 0; i < N; i++) {
+        cr_assert_eq(jg_thread_start(&t[i], twice, (void *)i, NULL), 0);
+    }
+    for (intptr_t i = N - 1; i >= 0; i--) {
+        void *r;
+        cr_assert_eq(jg_thread_join(t[i], &r), 0);
+        cr_assert_eq((intptr_t)r, 2 * i);
+    }
+    return NULL;
+}
+
+static void *joiners(void *arg) {
+    (void)arg;
+    jg_task *t[8];
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(jg_spawn(&t[i], many_joins, NULL, NULL), 0);
+    }
+    cr_assert_eq(jg_gather(t, 8, NULL), 0);
+    return NULL;
+}
+
+Test(thread, many_tasks_join_many_threads, .timeout = 120) {
+    for (long r = 0; r < stress(20); r++) {
+        run_on(joiners, NULL, 2);
+    }
+}
