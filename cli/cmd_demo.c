@@ -13,7 +13,9 @@
  * a child process, and suspends a juggle task.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -28,15 +30,39 @@ static const char help_text[] =
     "  processes  two child processes, A and B\n"
     "  async      three juggle tasks, A, B and C, on one worker thread\n";
 
+/*
+ * Python's Thread.start() returns only once the new thread runs, so the
+ * article's threads always print "A started" before "B started". The
+ * demos do the same: a task writes a byte here once it has started, and
+ * the starter waits for it before starting the next (-1: not used).
+ */
+static int started_pipe[2] = {-1, -1};
+
 static void *task(void *arg) {
     const char *name = arg;
     printf("Task %s started\n", name);
     /* A child process ends with _exit, so its lines must leave now. */
     fflush(stdout);
+    if (started_pipe[1] >= 0) {
+        char c = 1;
+        while (write(started_pipe[1], &c, 1) < 0 && errno == EINTR) {
+        }
+    }
     jg_sleep(JG_SEC(2));
     printf("Task %s finished\n", name);
     fflush(stdout);
     return NULL;
+}
+
+/* Wait until the task just started has printed its first line (at most
+ * 5 s, so a child that died first cannot hang the demo). */
+static void wait_started(void) {
+    struct pollfd p = {.fd = started_pipe[0], .events = POLLIN};
+    char c;
+    if (poll(&p, 1, 5000) > 0) {
+        while (read(started_pipe[0], &c, 1) < 0 && errno == EINTR) {
+        }
+    }
 }
 
 static int demo_threads(void) {
@@ -49,6 +75,7 @@ static int demo_threads(void) {
             cli_error("demo threads", "thread: %s", jg_strerror(rc));
             break;
         }
+        wait_started();
     }
     for (int i = 0; i < started; i++) {
         jg_thread_join(t[i], NULL);
@@ -71,6 +98,7 @@ static int demo_processes(void) {
             cli_error("demo processes", "process: %s", jg_strerror(rc));
             break;
         }
+        wait_started();
     }
     for (int i = 0; i < started; i++) {
         void *res;
@@ -124,10 +152,15 @@ static int demo_async(void) {
 int demo_run(const char *which) {
     int64_t start = jg_now();
     int rc;
-    if (strcmp(which, "threads") == 0) {
-        rc = demo_threads();
-    } else if (strcmp(which, "processes") == 0) {
-        rc = demo_processes();
+    if (strcmp(which, "threads") == 0 || strcmp(which, "processes") == 0) {
+        if (pipe(started_pipe) < 0) {
+            cli_error("pipe", "%s", strerror(errno));
+            return EXIT_FAIL;
+        }
+        rc = which[0] == 't' ? demo_threads() : demo_processes();
+        close(started_pipe[0]);
+        close(started_pipe[1]);
+        started_pipe[0] = started_pipe[1] = -1;
     } else {
         rc = demo_async();
     }
