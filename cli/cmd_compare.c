@@ -72,12 +72,14 @@ static void range_of(char *buf, size_t size, const lab_result *r, int n,
             hi = v > hi ? v : hi;
         }
     }
-    const char *unit = speedup ? "x" : " s";
-    if (hi - lo < (speedup ? 0.05 : 0.005)) {
-        snprintf(buf, size, speedup ? "%.1f%s" : "%.2f%s", lo, unit);
+    const char *fmt = speedup ? "%.1f" : "%.2f";
+    char a[24], b[24];
+    snprintf(a, sizeof(a), fmt, lo);
+    snprintf(b, sizeof(b), fmt, hi);
+    if (strcmp(a, b) == 0) {
+        snprintf(buf, size, "%s%s", a, speedup ? "x" : " s");
     } else {
-        snprintf(buf, size, speedup ? "%.1f-%.1f%s" : "%.2f-%.2f%s", lo, hi,
-                 unit);
+        snprintf(buf, size, "%s-%s%s", a, b, speedup ? "x" : " s");
     }
 }
 
@@ -125,6 +127,11 @@ static void say_done(struct para *p) {
     }
     p->len = 0;
     p->text[0] = '\0';
+}
+
+/* CPU time over wall time: 1.0 = one core busy throughout. */
+static double util(const lab_result *r) {
+    return r->wall_s > 0 ? (r->user_s + r->sys_s) / r->wall_s : 0;
 }
 
 static int count(const int *in, int n) {
@@ -185,11 +192,37 @@ static void say_cpu(const lab_result *r, int n, int cores) {
         say(&p, "\n%s beat serial by %s, %s the %dx the cores allow.", names,
                range, top >= 0.8 * best ? "close to" : "short of", best);
     }
-    if (count(not, n) > 0) {
-        list_names(names, sizeof(names), r, n, not);
-        range_of(range, sizeof(range), r, n, not, 1);
+    /* Those that did not: one computing at a time by design (one worker,
+     * or the global lock), or several workers that found no free core. */
+    int one[NROWS] = {0}, starved[NROWS] = {0};
+    for (int i = 0; i < n; i++) {
+        one[i] = not[i] && (r[i].workers == 1 || r[i].work.gil);
+        starved[i] = not[i] && !one[i];
+    }
+    if (count(one, n) > 0) {
+        list_names(names, sizeof(names), r, n, one);
+        range_of(range, sizeof(range), r, n, one, 1);
         say(&p, "\n%s did not (%s): %s one task at a time.", names, range,
-               count(not, n) == 1 ? "it computes" : "they compute");
+            count(one, n) == 1 ? "it computes" : "they compute");
+    }
+    if (count(starved, n) > 0) {
+        double busy = 0;
+        for (int i = 0; i < n; i++) {
+            busy = starved[i] && util(&r[i]) > busy ? util(&r[i]) : busy;
+        }
+        list_names(names, sizeof(names), r, n, starved);
+        range_of(range, sizeof(range), r, n, starved, 1);
+        say(&p, "\n%s did not%s (%s), though %s several workers: %s "
+            "at most %.0f%% CPU, so other programs were using the other "
+            "cores. Run again on a quieter machine.", names,
+            count(one, n) > 0 ? " either" : "", range,
+            count(starved, n) == 1 ? "it had" : "they had",
+            count(starved, n) == 1 ? "it got" : "they got", 100 * busy);
+    }
+    if (util(&r[0]) < 0.85) {
+        say(&p, "\nserial kept only %.0f%% of one core busy: other programs "
+            "are using this machine, so these figures are noisy.",
+            100 * util(&r[0]));
     }
     say_done(&p);
 }
@@ -220,13 +253,28 @@ static void say_mixed(const lab_result *r, int n, int cores) {
                "in parallel.", names, range, best, best == 1 ? "" : "s",
                both);
     }
-    if (count(g_waits, n) > 0) {
-        list_names(names, sizeof(names), r, n, g_waits);
-        range_of(range, sizeof(range), r, n, g_waits, 0);
+    /* Overlapped the waits only: by design (one worker, the lock), or
+     * several workers that found no free core. */
+    int g_one[NROWS] = {0}, g_starved[NROWS] = {0};
+    for (int i = 0; i < n; i++) {
+        g_one[i] = g_waits[i] && (r[i].workers == 1 || r[i].work.gil);
+        g_starved[i] = g_waits[i] && !g_one[i];
+    }
+    if (count(g_one, n) > 0) {
+        list_names(names, sizeof(names), r, n, g_one);
+        range_of(range, sizeof(range), r, n, g_one, 0);
         say(&p, "\n%s took %s: %s the waits but compute%s one task at a "
                "time.", names, range,
-               count(g_waits, n) == 1 ? "it overlaps" : "they overlap",
-               count(g_waits, n) == 1 ? "s" : "");
+               count(g_one, n) == 1 ? "it overlaps" : "they overlap",
+               count(g_one, n) == 1 ? "s" : "");
+    }
+    if (count(g_starved, n) > 0) {
+        list_names(names, sizeof(names), r, n, g_starved);
+        range_of(range, sizeof(range), r, n, g_starved, 0);
+        say(&p, "\n%s took %s: %s the waits, but computed no faster than "
+            "on one core, so other programs were using the other cores. "
+            "Run again on a quieter machine.", names, range,
+            count(g_starved, n) == 1 ? "it overlapped" : "they overlapped");
     }
     for (int i = 1; i < n; i++) {
         if (g_rest[i]) {
