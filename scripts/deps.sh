@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(gcc g++ make cmake pkg-config libc6-dev libcriterion-dev valgrind
-      libxml2-utils liburing-dev)
+      libxml2-utils liburing-dev python3)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_compare.c - `juggle compare`: every model on the same work, one
+ * table with the speed-up against serial, and a few sentences that say
+ * what the measured numbers show. The sentences are computed from the
+ * table (which models finished in about one wait, which beat serial and by
+ * how much against the number of cores), never canned.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char help_text[] =
+    "Usage: juggle compare [options]\n"
+    "\n"
+    "Run every model on the same work: serial, async, threads, threads with\n"
+    "a GIL, processes, hybrid and forkjoin. Prints one table with the\n"
+    "speed-up of each against serial and says what the table shows.\n"
+    "\n"
+    "Options:\n"
+    "  --workload KIND       io, cpu or mixed (default io)\n"
+    "  --tasks N             number of tasks (default: CPUs, 4 to 16)\n"
+    "  --workers W           workers for threads, processes, hybrid and\n"
+    "                        forkjoin (default: see 'juggle run --help')\n"
+    "  --sleep SECONDS       io/mixed: each task's wait (default 0.5)\n"
+    "  --fib N               cpu/mixed: each task computes fib(N) (default "
+    "39)\n"
+    "  --json, --csv         machine-readable output (no sentences)\n"
+    "  -h, --help            this help\n";
+
+/* The rows of the comparison, in order. */
+static const struct {
+    lab_model model;
+    int gil;
+} rows[] = {
+    {MODEL_SERIAL, 0},  {MODEL_ASYNC, 0},  {MODEL_THREADS, 0},
+    {MODEL_THREADS, 1}, {MODEL_PROCESSES, 0}, {MODEL_HYBRID, 0},
+    {MODEL_FORKJOIN, 0},
+};
+#define NROWS ((int)(sizeof(rows) / sizeof(rows[0])))
+
+/* Append "a, b and c" of the labels of the results in the set. */
+static void list_names(char *buf, size_t size, const lab_result *r, int n,
+                       const int *in) {
+    int total = 0, k = 0;
+    for (int i = 0; i < n; i++) {
+        total += in[i];
+    }
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (!in[i]) {
+            continue;
+        }
+        char label[32];
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s",
+                 k == 0 ? "" : k + 1 == total ? " and " : ", ",
+                 lab_label(&r[i].work, label, sizeof(label)));
+        k++;
+    }
+}
+
+/* The range of a measure over a set, as "x" or "x-y". */
+static void range_of(char *buf, size_t size, const lab_result *r, int n,
+                     const int *in, int speedup) {
+    double lo = 1e300, hi = -1;
+    for (int i = 0; i < n; i++) {
+        if (in[i]) {
+            double v = speedup ? r[i].speedup : r[i].wall_s;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    const char *fmt = speedup ? "%.1f" : "%.2f";
+    char a[24], b[24];
+    snprintf(a, sizeof(a), fmt, lo);
+    snprintf(b, sizeof(b), fmt, hi);
+    if (strcmp(a, b) == 0) {
+        snprintf(buf, size, "%s%s", a, speedup ? "x" : " s");
+    } else {
+        snprintf(buf, size, "%s-%s%s", a, b, speedup ? "x" : " s");
+    }
+}
+
+/* The sentences are built into a paragraph, then printed wrapped. */
+struct para {
+    char text[2048];
+    size_t len;
+};
+
+static void say(struct para *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void say(struct para *p, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(p->text + p->len, sizeof(p->text) - p->len, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        p->len += (size_t)n;
+        p->len = p->len < sizeof(p->text) ? p->len : sizeof(p->text) - 1;
+    }
+}
+
+/* Print the paragraph with lines of at most 78 columns, breaking at
+ * spaces; "\n" in the text starts a new line. */
+static void say_done(struct para *p) {
+    const char *s = p->text;
+    putchar('\n');
+    while (*s != '\0') {
+        size_t n = 0, cut = 0;
+        while (s[n] != '\0' && s[n] != '\n' && n < 78) {
+            if (s[n] == ' ') {
+                cut = n;
+            }
+            n++;
+        }
+        if (s[n] == '\0' || s[n] == '\n' || cut == 0) {
+            cut = n;
+        }
+        printf("%.*s\n", (int)cut, s);
+        s += cut;
+        while (*s == ' ' || *s == '\n') {
+            s++;
+        }
+    }
+    p->len = 0;
+    p->text[0] = '\0';
+}
+
+/* CPU time over wall time: 1.0 = one core busy throughout. */
+static double util(const lab_result *r) {
+    return r->wall_s > 0 ? (r->user_s + r->sys_s) / r->wall_s : 0;
+}
+
+static int count(const int *in, int n) {
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        k += in[i];
+    }
+    return k;
+}
+
+static void say_io(const lab_result *r, int n) {
+    struct para p = {.len = 0};
+    double s = (double)r[0].work.sleep_ns / 1e9;
+    int one[NROWS] = {0}, rest[NROWS] = {0};
+    char names[256], range[64];
+    if (s <= 0) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        one[i] = r[i].wall_s < 1.5 * s;
+        rest[i] = !one[i];
+    }
+    say(&p, "I/O-bound: each of %d tasks waits %.2f s.", r[0].work.tasks, s);
+    if (count(one, n) > 0) {
+        list_names(names, sizeof(names), r, n, one);
+        range_of(range, sizeof(range), r, n, one, 0);
+        say(&p, " %s finished them all in about one wait (%s): while one "
+               "task waits, the others run.", names, range);
+    }
+    for (int i = 0; i < n; i++) {
+        if (rest[i]) {
+            char label[32];
+            say(&p, " %s took %.2f s (about %.0f waits).",
+                   lab_label(&r[i].work, label, sizeof(label)), r[i].wall_s,
+                   r[i].wall_s / s);
+        }
+    }
+    say_done(&p);
+}
+
+static void say_cpu(const lab_result *r, int n, int cores) {
+    struct para p = {.len = 0};
+    int best = cores < r[0].work.tasks ? cores : r[0].work.tasks;
+    int beat[NROWS] = {0}, not[NROWS] = {0};
+    char names[256], range[64];
+    double top = 0;
+    for (int i = 1; i < n; i++) {
+        beat[i] = r[i].speedup >= 1.25;
+        not[i] = !beat[i];
+        top = r[i].speedup > top ? r[i].speedup : top;
+    }
+    say(&p, "CPU-bound: %d tasks compute fib(%d) on %d core%s, so at most "
+           "%dx is possible.", r[0].work.tasks, r[0].work.fib_n, cores,
+           cores == 1 ? "" : "s", best);
+    if (count(beat, n) > 0) {
+        list_names(names, sizeof(names), r, n, beat);
+        range_of(range, sizeof(range), r, n, beat, 1);
+        say(&p, "\n%s beat serial by %s, %s the %dx the cores allow.", names,
+               range, top >= 0.8 * best ? "close to" : "short of", best);
+    }
+    /* Those that did not: one computing at a time by design (one worker,
+     * or the global lock), or several workers that found no free core. */
+    int one[NROWS] = {0}, starved[NROWS] = {0};
+    for (int i = 0; i < n; i++) {
+        one[i] = not[i] && (r[i].workers == 1 || r[i].work.gil);
+        starved[i] = not[i] && !one[i];
+    }
+    if (count(one, n) > 0) {
+        list_names(names, sizeof(names), r, n, one);
+        range_of(range, sizeof(range), r, n, one, 1);
+        say(&p, "\n%s did not (%s): %s one task at a time.", names, range,
+            count(one, n) == 1 ? "it computes" : "they compute");
+    }
+    if (count(starved, n) > 0) {
+        double busy = 0;
+        for (int i = 0; i < n; i++) {
+            busy = starved[i] && util(&r[i]) > busy ? util(&r[i]) : busy;
+        }
+        list_names(names, sizeof(names), r, n, starved);
+        range_of(range, sizeof(range), r, n, starved, 1);
+        say(&p, "\n%s did not%s (%s), though %s several workers: %s "
+            "at most %.0f%% CPU, so other programs were using the other "
+            "cores. Run again on a quieter machine.", names,
+            count(one, n) > 0 ? " either" : "", range,
+            count(starved, n) == 1 ? "it had" : "they had",
+            count(starved, n) == 1 ? "it got" : "they got", 100 * busy);
+    }
+    if (util(&r[0]) < 0.85) {
+        say(&p, "\nserial kept only %.0f%% of one core busy: other programs "
+            "are using this machine, so these figures are noisy.",
+            100 * util(&r[0]));
+    }
+    say_done(&p);
+}
+
+static void say_mixed(const lab_result *r, int n, int cores) {
+    struct para p = {.len = 0};
+    double s = (double)r[0].work.sleep_ns / 1e9;
+    int tasks = r[0].work.tasks;
+    int best = cores < tasks ? cores : tasks;
+    /* Serial = tasks waits + all the computing: what is left is compute. */
+    double compute = r[0].wall_s - tasks * s;
+    compute = compute > 0 ? compute : 0;
+    double both = s + compute / best, waits = s + compute;
+    int g_both[NROWS] = {0}, g_waits[NROWS] = {0}, g_rest[NROWS] = {0};
+    char names[256], range[64];
+    for (int i = 1; i < n; i++) {
+        g_both[i] = r[i].wall_s <= 1.25 * both;
+        g_waits[i] = !g_both[i] && r[i].wall_s <= 1.25 * waits;
+        g_rest[i] = !g_both[i] && !g_waits[i];
+    }
+    say(&p, "Mixed: each task waits %.2f s, then computes (%.2f s of "
+           "computing in all).", s, compute);
+    if (count(g_both, n) > 0) {
+        list_names(names, sizeof(names), r, n, g_both);
+        range_of(range, sizeof(range), r, n, g_both, 0);
+        say(&p, "\n%s took %s, close to one wait plus the computing shared "
+               "by %d core%s (%.2f s): they overlap the waits and compute "
+               "in parallel.", names, range, best, best == 1 ? "" : "s",
+               both);
+    }
+    /* Overlapped the waits only: by design (one worker, the lock), or
+     * several workers that found no free core. */
+    int g_one[NROWS] = {0}, g_starved[NROWS] = {0};
+    for (int i = 0; i < n; i++) {
+        g_one[i] = g_waits[i] && (r[i].workers == 1 || r[i].work.gil);
+        g_starved[i] = g_waits[i] && !g_one[i];
+    }
+    if (count(g_one, n) > 0) {
+        list_names(names, sizeof(names), r, n, g_one);
+        range_of(range, sizeof(range), r, n, g_one, 0);
+        say(&p, "\n%s took %s: %s the waits but compute%s one task at a "
+               "time.", names, range,
+               count(g_one, n) == 1 ? "it overlaps" : "they overlap",
+               count(g_one, n) == 1 ? "s" : "");
+    }
+    if (count(g_starved, n) > 0) {
+        list_names(names, sizeof(names), r, n, g_starved);
+        range_of(range, sizeof(range), r, n, g_starved, 0);
+        say(&p, "\n%s took %s: %s the waits, but computed no faster than "
+            "on one core, so other programs were using the other cores. "
+            "Run again on a quieter machine.", names, range,
+            count(g_starved, n) == 1 ? "it overlapped" : "they overlapped");
+    }
+    for (int i = 1; i < n; i++) {
+        if (g_rest[i]) {
+            char label[32];
+            say(&p, "\n%s took %.2f s (%.1fx serial).",
+                   lab_label(&r[i].work, label, sizeof(label)), r[i].wall_s,
+                   r[i].speedup);
+        }
+    }
+    say_done(&p);
+}
+
+int compare_run(const lab_cli *o) {
+    lab_result r[NROWS];
+    for (int i = 0; i < NROWS; i++) {
+        lab_work w = o->work;
+        w.model = rows[i].model;
+        w.gil = rows[i].gil;
+        w.trace_path = NULL;
+        if (lab_measure(&w, &r[i]) < 0) {
+            return EXIT_FAIL;
+        }
+        r[i].speedup = r[i].wall_s > 0 ? r[0].wall_s / r[i].wall_s : 0;
+    }
+    report_print(stdout, o->format, r, NROWS, 1);
+    int failed = 0;
+    for (int i = 0; i < NROWS; i++) {
+        if (!r[i].ok) {
+            char label[32];
+            cli_error(lab_label(&r[i].work, label, sizeof(label)),
+                      "result check failed");
+            failed = 1;
+        }
+    }
+    if (o->format == OUT_TABLE && !failed) {
+        switch (o->work.workload) {
+        case WL_IO:
+            say_io(r, NROWS);
+            break;
+        case WL_CPU:
+            say_cpu(r, NROWS, cli_ncpu());
+            break;
+        default:
+            say_mixed(r, NROWS, cli_ncpu());
+            break;
+        }
+    }
+    return failed ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_compare(int argc, char **argv) {
+    lab_cli o;
+    int help;
+    int rc = lab_cli_parse("compare", argc, argv, &o, &help);
+    if (rc != 0) {
+        return rc;
+    }
+    if (help) {
+        fputs(help_text, stdout);
+        return EXIT_OK;
+    }
+    return compare_run(&o);
+}

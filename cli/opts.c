@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opts.c - the options that run, compare and sweep share: the model, the
+ * workload and its sizes, and the output format. Each command accepts the
+ * subset that makes sense for it; anything else is a usage error.
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+    OPT_MODEL = 'm',
+    OPT_HELP = 'h',
+    OPT_OUT = 'o',
+    OPT_WORKLOAD = 256,
+    OPT_TASKS,
+    OPT_WORKERS,
+    OPT_SLEEP,
+    OPT_FIB,
+    OPT_GIL,
+    OPT_TRACE,
+    OPT_JSON,
+    OPT_CSV,
+};
+
+static const struct option long_opts[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"workload", required_argument, NULL, OPT_WORKLOAD},
+    {"tasks", required_argument, NULL, OPT_TASKS},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"sleep", required_argument, NULL, OPT_SLEEP},
+    {"fib", required_argument, NULL, OPT_FIB},
+    {"gil", no_argument, NULL, OPT_GIL},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"output", required_argument, NULL, OPT_OUT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* Which options each command takes. */
+static int allowed(const char *cmd, int opt) {
+    int is_run = strcmp(cmd, "run") == 0;
+    int is_sweep = strcmp(cmd, "sweep") == 0;
+    switch (opt) {
+    case OPT_MODEL:
+        return is_run || is_sweep;
+    case OPT_GIL:
+        return is_run || is_sweep;
+    case OPT_TRACE:
+        return is_run;
+    case OPT_OUT:
+        return is_sweep;
+    default:
+        return 1;
+    }
+}
+
+static int parse_count(const char *cmd, const char *name, const char *arg,
+                       long max, int *out) {
+    long v;
+    if (cli_parse_int(arg, 1, max, &v) < 0) {
+        return cli_usage_error(cmd, "--%s: '%s' is not a whole number "
+                               "from 1 to %ld", name, arg, max);
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* In sweep, --workers or --tasks may be a list; it is checked later. */
+static int count_or_list(const char *cmd, const char *name, const char *arg,
+                         lab_cli *o, int is_tasks, int *out) {
+    if (strcmp(cmd, "sweep") == 0 && strchr(arg, ',') != NULL) {
+        if (o->sweep_list != NULL && o->sweep_tasks != is_tasks) {
+            return cli_usage_error(cmd, "sweep either --workers or --tasks, "
+                                   "not both");
+        }
+        o->sweep_list = arg;
+        o->sweep_tasks = is_tasks;
+        return 0;
+    }
+    return parse_count(cmd, name, arg, is_tasks ? 100000 : 1024, out);
+}
+
+static int apply(const char *cmd, int c, const char *arg, lab_cli *o) {
+    lab_work *w = &o->work;
+    double s;
+    long v;
+    switch (c) {
+    case OPT_MODEL:
+        if (lab_model_parse(arg, &w->model) < 0) {
+            return cli_usage_error(cmd, "--model: unknown model '%s' (serial, "
+                                   "async, threads, processes, hybrid, "
+                                   "forkjoin)", arg);
+        }
+        o->have_model = 1;
+        return 0;
+    case OPT_WORKLOAD:
+        if (lab_workload_parse(arg, &w->workload) < 0) {
+            return cli_usage_error(cmd, "--workload: unknown workload '%s' "
+                                   "(io, cpu, mixed)", arg);
+        }
+        return 0;
+    case OPT_TASKS:
+        return count_or_list(cmd, "tasks", arg, o, 1, &w->tasks);
+    case OPT_WORKERS:
+        return count_or_list(cmd, "workers", arg, o, 0, &w->workers);
+    case OPT_SLEEP:
+        if (cli_parse_double(arg, 0, 3600, &s) < 0) {
+            return cli_usage_error(cmd, "--sleep: '%s' is not a number of "
+                                   "seconds from 0 to 3600", arg);
+        }
+        w->sleep_ns = (int64_t)(s * 1e9);
+        return 0;
+    case OPT_FIB:
+        /* fib(45) already takes seconds; beyond 50 is hours. */
+        if (cli_parse_int(arg, 1, 50, &v) < 0) {
+            return cli_usage_error(cmd, "--fib: '%s' is not a whole number "
+                                   "from 1 to 50", arg);
+        }
+        w->fib_n = (int)v;
+        return 0;
+    case OPT_GIL:
+        w->gil = 1;
+        return 0;
+    case OPT_TRACE:
+        w->trace_path = arg;
+        return 0;
+    case OPT_JSON:
+        o->format = OUT_JSON;
+        return 0;
+    case OPT_CSV:
+        o->format = OUT_CSV;
+        return 0;
+    case OPT_OUT:
+        o->svg_path = arg;
+        return 0;
+    default:
+        return EXIT_USAGE;
+    }
+}
+
+int lab_cli_parse(const char *cmd, int argc, char **argv, lab_cli *o,
+                  int *help) {
+    *o = (lab_cli){.work = {.model = MODEL_SERIAL, .workload = WL_IO,
+                            .tasks = lab_tasks_default(),
+                            .sleep_ns = (int64_t)(LAB_SLEEP_DEFAULT_S * 1e9),
+                            .fib_n = LAB_FIB_DEFAULT}};
+    *help = 0;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":m:o:h", long_opts, NULL)) != -1) {
+        if (c == '?') {
+            return cli_usage_error(cmd, "unknown option '%s'",
+                                   argv[optind - 1]);
+        }
+        if (c == ':') {
+            return cli_usage_error(cmd, "option '%s' needs a value",
+                                   argv[optind - 1]);
+        }
+        if (c == OPT_HELP) {
+            *help = 1;
+            return 0;
+        }
+        if (!allowed(cmd, c)) {
+            return cli_usage_error(cmd, "option '%s' does not apply here",
+                                   argv[optind - 1]);
+        }
+        int rc = apply(cmd, c, optarg, o);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (optind < argc) {
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    }
+    if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "sweep") == 0) &&
+        !o->have_model) {
+        return cli_usage_error(cmd, "--model is required");
+    }
+    if (o->work.gil && o->work.model != MODEL_THREADS) {
+        return cli_usage_error(cmd, "--gil applies to the threads model only");
+    }
+    return 0;
+}

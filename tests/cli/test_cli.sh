@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Tests of `juggle`, the lab: usage errors exit 2 with a message, --help
+# works everywhere, every model computes the right result on io, cpu and
+# mixed work, JSON and CSV have the documented keys, the SVGs are
+# well-formed XML with one timeline row per worker, and traces are valid
+# JSON whose B/E pairs nest per row. Sizes are tiny and nothing is timed.
+#
+# Usage: test_cli.sh PATH/TO/juggle [PART]   (PART: a function name below)
+set -uo pipefail
+J=${1:?usage: test_cli.sh PATH/TO/juggle}
+only=${2:-}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+checks=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# expect_exit CODE CMD...: run, compare the exit status; keep stdout/stderr.
+expect_exit() {
+    local want=$1
+    shift
+    checks=$((checks + 1))
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    if [ "$got" != "$want" ]; then
+        fail "exit $got (want $want): $*"
+        sed 's/^/    stderr: /' "$tmp/err" | head -5
+    fi
+}
+
+usage_errors() {
+    local bad=(
+        ""
+        "bogus"
+        "run"
+        "run --model nope"
+        "run --model serial --workload disk"
+        "run --model serial --tasks 0"
+        "run --model serial --tasks abc"
+        "run --model serial --sleep -1"
+        "run --model serial --fib 99"
+        "run --model hybrid --gil"
+        "run --model serial --frobnicate"
+        "run --model serial extra"
+        "run --model serial --tasks"
+        "run --model serial -o x.svg"
+        "compare --model serial"
+        "compare --trace x.json"
+        "sweep"
+        "sweep --model async --workers 4,2"
+        "sweep --model async --workers 1,x"
+        "sweep --model async --workers 1,2 --tasks 1,2"
+        "demo"
+        "demo fibers"
+        "demo async extra"
+        "timeline"
+        "timeline a.json b.json"
+        "timeline --frob a.json"
+        "tour --frob"
+    )
+    for args in "${bad[@]}"; do
+        # shellcheck disable=SC2086
+        expect_exit 2 "$J" $args
+        if ! grep -q '^juggle: \|^Usage: juggle' "$tmp/err"; then
+            fail "no message on stderr for: juggle $args"
+        fi
+        if [ -s "$tmp/out" ]; then
+            fail "stdout not empty for: juggle $args"
+        fi
+    done
+}
+
+helps() {
+    for c in "" run compare sweep demo timeline tour; do
+        # shellcheck disable=SC2086
+        expect_exit 0 "$J" $c --help
+        grep -q '^Usage: juggle' "$tmp/out" || fail "no usage text: $c --help"
+    done
+}
+
+runtime_errors() {
+    expect_exit 1 "$J" timeline "$tmp/missing.json"
+    grep -q "^juggle: $tmp/missing.json: " "$tmp/err" || fail "timeline: message"
+    echo '[{"ph":"B","pid":1,"tid":1,"ts":0,"name":"x"}' >"$tmp/cut.json"
+    expect_exit 1 "$J" timeline "$tmp/cut.json"
+    grep -q 'line [0-9]*: unexpected end of file' "$tmp/err" || fail "timeline: no line in the message"
+    echo '[{"ph":"E","pid":1,"tid":1,"ts":5}]' >"$tmp/e.json"
+    expect_exit 1 "$J" timeline "$tmp/e.json"
+    expect_exit 1 "$J" run --model async --sleep 0 --tasks 2 \
+        --trace "$tmp/no/such/dir/t.json"
+}
+
+# check_json FILE ROWS [speedup]: an array of ROWS objects with the keys,
+# every result ok, completed == tasks and the sum as expected.
+check_json() {
+    checks=$((checks + 1))
+    python3 - "$@" <<'PY' || fail "JSON check: $*"
+import json, sys
+path, rows = sys.argv[1], int(sys.argv[2])
+want = {"model", "workload", "tasks", "workers", "wall_s", "cpu_s",
+        "peak_rss_bytes", "completed", "sum", "expected_sum", "ok"}
+if len(sys.argv) > 3:
+    want.add("speedup")
+data = json.load(open(path))
+assert isinstance(data, list) and len(data) == rows, (len(data), rows)
+for r in data:
+    missing = want - set(r)
+    assert not missing, missing
+    assert r["ok"] is True, r
+    assert r["completed"] == r["tasks"], r
+    assert r["sum"] == r["expected_sum"], r
+    assert r["wall_s"] >= 0 and r["cpu_s"] >= 0 and r["peak_rss_bytes"] > 0
+    if "speedup" in want:
+        assert r["speedup"] > 0, r
+PY
+}
+
+models() {
+    local fib=20
+    for wl in io cpu mixed; do
+        for m in serial async threads processes hybrid forkjoin; do
+            expect_exit 0 "$J" run --model "$m" --workload "$wl" --tasks 5 \
+                --workers 2 --sleep 0.01 --fib $fib --json
+            cp "$tmp/out" "$tmp/run.json"
+            check_json "$tmp/run.json" 1
+            python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+assert r["model"] == sys.argv[2] and r["workload"] == sys.argv[3], r
+if sys.argv[3] != "io":
+    assert r["sum"] == 5 * 6765, r     # fib(20) = 6765
+' "$tmp/run.json" "$m" "$wl" || fail "run $m $wl: wrong result"
+        done
+        expect_exit 0 "$J" run --model threads --gil --workload "$wl" \
+            --tasks 3 --sleep 0.01 --fib $fib --json
+        cp "$tmp/out" "$tmp/gil.json"
+        check_json "$tmp/gil.json" 1
+    done
+    # Default workers and a table.
+    expect_exit 0 "$J" run --model hybrid --workload cpu --tasks 3 --fib 15
+    grep -q 'ok sum 1830' "$tmp/out" || fail "run table: no check column"
+}
+
+compare_sweep() {
+    expect_exit 0 "$J" compare --workload io --tasks 3 --sleep 0.01 --json
+    cp "$tmp/out" "$tmp/cmp.json"
+    check_json "$tmp/cmp.json" 7 speedup
+    expect_exit 0 "$J" compare --workload cpu --tasks 3 --fib 18 --csv
+    head -1 "$tmp/out" | grep -q '^model,.*workload,tasks,workers,.*wall_s,cpu_s,.*peak_rss_bytes,.*speedup$' \
+        || fail "compare csv header: $(head -1 "$tmp/out")"
+    [ "$(wc -l <"$tmp/out")" = 8 ] || fail "compare csv: not 7 rows"
+    expect_exit 0 "$J" compare --workload mixed --tasks 3 --sleep 0.01 --fib 18
+    grep -q '^Mixed: ' "$tmp/out" || fail "compare: no sentences"
+    expect_exit 0 "$J" sweep --model hybrid --workload cpu --tasks 4 \
+        --fib 18 --workers 1,2,3 --json -o "$tmp/sweep.svg"
+    cp "$tmp/out" "$tmp/sweep.json"
+    check_json "$tmp/sweep.json" 3 speedup
+    checks=$((checks + 1))
+    xmllint --noout "$tmp/sweep.svg" || fail "sweep svg: not XML"
+    expect_exit 0 "$J" sweep --model async --workload io --sleep 0.01 \
+        --tasks 1,2,4 --csv -o "$tmp/sweep2.svg"
+    [ "$(wc -l <"$tmp/out")" = 4 ] || fail "sweep csv: not 3 rows"
+    xmllint --noout "$tmp/sweep2.svg" || fail "sweep svg 2: not XML"
+}
+
+# check_trace TRACE SVG [WORKERS]: the trace is JSON, B/E nest on every
+# row; the SVG is XML with one row per trace row (= WORKERS if given).
+check_trace() {
+    checks=$((checks + 1))
+    python3 - "$@" <<'PY' || fail "trace check: $*"
+import json, re, sys
+trace, svg = sys.argv[1], sys.argv[2]
+events = json.load(open(trace))
+if isinstance(events, dict):
+    events = events["traceEvents"]
+stacks, rows = {}, set()
+for e in events:
+    key = (e["pid"], e["tid"])
+    if e["ph"] == "B":
+        stacks.setdefault(key, []).append(e["ts"])
+        rows.add(key)
+    elif e["ph"] == "E":
+        assert stacks.get(key), ("E without B", e)
+        assert e["ts"] >= stacks[key].pop(), ("E before B", e)
+assert all(not s for s in stacks.values()), "B without E"
+assert rows, "no slices"
+drawn = len(re.findall(r'class="row"', open(svg).read()))
+assert drawn == len(rows), (drawn, len(rows))
+if len(sys.argv) > 3:
+    assert len(rows) == int(sys.argv[3]), (len(rows), sys.argv[3])
+PY
+    xmllint --noout "$2" || fail "timeline svg not XML: $2"
+}
+
+traces() {
+    local m
+    for m in serial async threads processes hybrid forkjoin; do
+        expect_exit 0 "$J" run --model "$m" --workload mixed --tasks 3 \
+            --workers 3 --sleep 0.2 --fib 18 --trace "$tmp/$m.json"
+        expect_exit 0 "$J" timeline "$tmp/$m.json" -o "$tmp/$m.svg"
+        grep -q "^$tmp/$m.svg: " "$tmp/out" || fail "timeline: summary"
+    done
+    check_trace "$tmp/serial.json" "$tmp/serial.svg" 1
+    check_trace "$tmp/async.json" "$tmp/async.svg" 1
+    check_trace "$tmp/threads.json" "$tmp/threads.svg" 3
+    check_trace "$tmp/processes.json" "$tmp/processes.svg" 3
+    check_trace "$tmp/hybrid.json" "$tmp/hybrid.svg"
+    check_trace "$tmp/forkjoin.json" "$tmp/forkjoin.svg"
+    # Under --gil, the threads' slices never overlap: one holds the lock.
+    expect_exit 0 "$J" run --model threads --gil --workload cpu --tasks 3 \
+        --fib 22 --trace "$tmp/gil.json"
+    checks=$((checks + 1))
+    python3 - "$tmp/gil.json" <<'PY' || fail "gil: slices overlap"
+import json, sys
+ev = json.load(open(sys.argv[1]))
+ev = ev["traceEvents"] if isinstance(ev, dict) else ev
+spans, open_ = [], {}
+for e in ev:
+    k = (e["pid"], e["tid"])
+    if e["ph"] == "B":
+        open_[k] = e["ts"]
+    elif e["ph"] == "E":
+        spans.append((open_.pop(k), e["ts"]))
+spans.sort()
+for (b1, e1), (b2, e2) in zip(spans, spans[1:]):
+    assert b2 >= e1 - 0.002, ((b1, e1), (b2, e2))
+PY
+}
+
+demos() {
+    expect_exit 0 "$J" demo async
+    printf 'Task A started\nTask B started\nTask C started\nTask A finished\nTask B finished\nTask C finished\nAll tasks are done!\n' >"$tmp/want"
+    head -7 "$tmp/out" | diff -u "$tmp/want" - || fail "demo async output"
+    for d in threads processes; do
+        expect_exit 0 "$J" demo "$d"
+        printf 'Task A started\nTask B started\n' >"$tmp/want"
+        head -2 "$tmp/out" | diff -u "$tmp/want" - || fail "demo $d: start order"
+        for line in "Task A started" "Task B started" "Task A finished" \
+            "Task B finished"; do
+            [ "$(grep -c "^$line\$" "$tmp/out")" = 1 ] ||
+                fail "demo $d: '$line' not printed once"
+        done
+        [ "$(sed -n 5p "$tmp/out")" = "Both tasks are done!" ] ||
+            fail "demo $d: last line"
+        grep -q '^([0-9.]* s in total)$' "$tmp/out" || fail "demo $d: time"
+    done
+}
+
+tour() {
+    expect_exit 0 "$J" tour --quick -o "$tmp/tour"
+    for f in async hybrid; do
+        [ -s "$tmp/tour/$f.svg" ] || fail "tour: no $f.svg"
+        check_trace "$tmp/tour/$f.json" "$tmp/tour/$f.svg"
+    done
+    grep -q '^I/O-bound: ' "$tmp/out" || fail "tour: no io comparison"
+    grep -q '^CPU-bound: ' "$tmp/out" || fail "tour: no cpu comparison"
+}
+
+parts=(usage_errors helps runtime_errors models compare_sweep traces demos tour)
+for p in "${parts[@]}"; do
+    if [ -z "$only" ] || [ "$only" = "$p" ]; then
+        echo "-- $p"
+        "$p"
+    fi
+done
+echo "$checks checks, $failures failures"
+[ "$failures" = 0 ]
