@@ -124,8 +124,9 @@ static inline void jg__san_stack_unregister(unsigned id) {
 #endif
 }
 
-/* Shared stacks: bytes another task left on the stack must not look
- * poisoned to ASan when the next task runs there. */
+/* Stack memory that another task used (the bytes it left on a shared
+ * stack, or a private stack it ended on) must not look poisoned to ASan
+ * when the next task runs there. */
 static inline void jg__san_unpoison(const void *p, size_t len) {
     (void)p;
     (void)len;

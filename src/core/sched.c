@@ -187,6 +187,9 @@ static void finish(struct jg__worker *w, struct jg_task *t) {
         t->saved = NULL;
         t->saved_len = t->saved_cap = 0;
     } else if (t->stack != NULL) {
+        /* The frames t was switched out in never returned: their ASan
+         * redzones must not greet the stack's next task. */
+        jg__san_unpoison(t->stack->lo, t->stack->size);
         jg__stack_put(&w->rt->stacks, &w->stacks, t->stack);
         t->stack = NULL;
     }
@@ -250,8 +253,10 @@ static void resumed(struct jg__worker *w, struct jg_task *self) {
     }
 }
 
-/* The running task self stops running on w: record its slice. */
-static void trace_stop(struct jg__worker *w, struct jg_task *self) {
+/* The running task self stops running on w: record its slice. Not
+ * inlined: its name buffer must not live in switch_away()'s frame, which
+ * stays on the stack while the task is switched out. */
+__attribute__((noinline)) static void trace_stop(struct jg__worker *w, struct jg_task *self) {
     char buf[JG__NAME_BUF];
     jg__trace_task(w->trace, w->trace_pid, w->index, self->id,
                    jg__task_name_peek(self, buf), w->trace_begin, jg__os_now());
