@@ -250,9 +250,9 @@ static void say_mixed(const lab_result *r, int n, int cores) {
     int tasks = r[0].work.tasks;
     int rounds = r[0].work.rounds > 1 ? r[0].work.rounds : 1;
     int best = cores < tasks ? cores : tasks;
-    /* Serial = tasks waits + all the computing: what is left is compute. */
-    double compute = r[0].wall_s - tasks * s;
-    compute = compute > 0 ? compute : 0;
+    /* The computing: serial's CPU time. (Its wall time less the waits
+     * would count the time other programs held the core too.) */
+    double compute = util(&r[0]) * r[0].wall_s;
     double both = mixed_least(s, compute, tasks, rounds, best);
     double waits = mixed_least(s, compute, tasks, rounds, 1);
     int g_both[NROWS] = {0}, g_waits[NROWS] = {0}, g_rest[NROWS] = {0};
@@ -324,6 +324,11 @@ static void say_mixed(const lab_result *r, int n, int cores) {
                    lab_label(&r[i].work, label, sizeof(label)), r[i].wall_s,
                    r[i].speedup);
         }
+    }
+    if (r[0].wall_s > 1.25 * (tasks * s + compute)) {
+        say(&p, "\nserial took %.2f s, more than its waits and its "
+            "computing (%.2f s): other programs are using this machine, "
+            "so these figures are noisy.", r[0].wall_s, tasks * s + compute);
     }
     say_done(&p);
 }
