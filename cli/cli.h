@@ -55,6 +55,9 @@ typedef struct lab_work {
     int workers;      /* Workers; 0 = the model's default (lab_workers). */
     int64_t sleep_ns; /* io and mixed: each task sleeps this long. */
     int fib_n;        /* cpu and mixed: each task computes fib(fib_n). */
+    int rounds;       /* Each task waits and computes in this many rounds,
+                       * each with 1/rounds of the wait and about 1/rounds
+                       * of the computing; 0 is taken as 1. */
     int gil;          /* threads: hold one global lock while running. */
     const char *trace_path; /* Write a Chrome trace here; NULL = none. */
 } lab_work;
@@ -70,7 +73,9 @@ typedef struct lab_result {
     int completed;        /* Tasks that finished. */
     uint64_t sum;         /* Sum of the fib results (0 for io). */
     uint64_t expect_sum;  /* What the sum must be. */
-    int ok;               /* 1 when completed == tasks and sum matches. */
+    int wrong;            /* Tasks done whose result is not fib(fib_n). */
+    int ok;               /* 1 when every task completed with the right
+                           * result (so the sum matches too). */
     double speedup;       /* Serial wall time / wall_s; 0 = not computed. */
 } lab_result;
 
@@ -78,6 +83,12 @@ typedef struct lab_result {
  * on 2 cores: a fib(39) takes about 0.2 s on a current x86 core). */
 #define LAB_SLEEP_DEFAULT_S 0.5
 #define LAB_FIB_DEFAULT 39
+/* --rounds: at most this many (each round is one wait and one part of the
+ * computing; a thousand is already far past what a picture shows). */
+#define LAB_ROUNDS_MAX 1000
+/* CPython's switch interval (sys.getswitchinterval(), 0.005 s): under
+ * --gil a thread that held the lock this long hands it over to a waiter. */
+#define LAB_GIL_SWITCH_NS JG_MS(5)
 int lab_tasks_default(void);
 
 const char *lab_model_name(lab_model m);

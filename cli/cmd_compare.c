@@ -26,6 +26,8 @@ static const char help_text[] =
     "  --sleep SECONDS       io/mixed: each task's wait (default 0.5)\n"
     "  --fib N               cpu/mixed: each task computes fib(N) (default "
     "39)\n"
+    "  --rounds R            each task waits and computes in R rounds\n"
+    "                        (default 1; see 'juggle run --help')\n"
     "  --json, --csv         machine-readable output (no sentences)\n"
     "  -h, --help            this help\n";
 
@@ -154,7 +156,11 @@ static void say_io(const lab_result *r, int n) {
         one[i] = r[i].wall_s < 1.5 * s;
         rest[i] = !one[i];
     }
-    say(&p, "I/O-bound: each of %d tasks waits %.2f s.", r[0].work.tasks, s);
+    say(&p, "I/O-bound: each of %d tasks waits %.2f s", r[0].work.tasks, s);
+    if (r[0].work.rounds > 1) {
+        say(&p, " in all, in %d rounds", r[0].work.rounds);
+    }
+    say(&p, ".");
     if (count(one, n) > 0) {
         list_names(names, sizeof(names), r, n, one);
         range_of(range, sizeof(range), r, n, one, 0);
@@ -227,31 +233,66 @@ static void say_cpu(const lab_result *r, int n, int cores) {
     say_done(&p);
 }
 
+/* The least time mixed work can take on `workers` cores: each task's own
+ * waits and computing, one after the other; or the first wait, which
+ * nothing hides (every task starts with one), then all the computing
+ * shared by the cores. */
+static double mixed_least(double s, double compute, int tasks, int rounds,
+                          int workers) {
+    double chain = s + compute / tasks;
+    double shared = s / rounds + compute / workers;
+    return chain > shared ? chain : shared;
+}
+
 static void say_mixed(const lab_result *r, int n, int cores) {
     struct para p = {.len = 0};
     double s = (double)r[0].work.sleep_ns / 1e9;
     int tasks = r[0].work.tasks;
+    int rounds = r[0].work.rounds > 1 ? r[0].work.rounds : 1;
     int best = cores < tasks ? cores : tasks;
-    /* Serial = tasks waits + all the computing: what is left is compute. */
-    double compute = r[0].wall_s - tasks * s;
-    compute = compute > 0 ? compute : 0;
-    double both = s + compute / best, waits = s + compute;
+    /* The computing: serial's CPU time. (Its wall time less the waits
+     * would count the time other programs held the core too.) */
+    double compute = util(&r[0]) * r[0].wall_s;
+    double both = mixed_least(s, compute, tasks, rounds, best);
+    double waits = mixed_least(s, compute, tasks, rounds, 1);
     int g_both[NROWS] = {0}, g_waits[NROWS] = {0}, g_rest[NROWS] = {0};
     char names[256], range[64];
+    /* When one core could do about as well, there is too little
+     * computing for the cores to matter: say so, not "in parallel". */
+    int cores_matter = waits > 1.25 * both;
     for (int i = 1; i < n; i++) {
         g_both[i] = r[i].wall_s <= 1.25 * both;
-        g_waits[i] = !g_both[i] && r[i].wall_s <= 1.25 * waits;
+        g_waits[i] = cores_matter && !g_both[i] &&
+                     r[i].wall_s <= 1.25 * waits;
         g_rest[i] = !g_both[i] && !g_waits[i];
     }
-    say(&p, "Mixed: each task waits %.2f s, then computes (%.2f s of "
-           "computing in all).", s, compute);
+    if (rounds == 1) {
+        say(&p, "Mixed: each task waits %.2f s, then computes (%.2f s of "
+               "computing in all).", s, compute);
+    } else {
+        say(&p, "Mixed: each task waits %.2f s, then computes, %d times "
+               "(%.2f s of waiting a task, %.2f s of computing in all).",
+            s / rounds, rounds, s, compute);
+    }
     if (count(g_both, n) > 0) {
         list_names(names, sizeof(names), r, n, g_both);
         range_of(range, sizeof(range), r, n, g_both, 0);
-        say(&p, "\n%s took %s, close to one wait plus the computing shared "
-               "by %d core%s (%.2f s): they overlap the waits and compute "
-               "in parallel.", names, range, best, best == 1 ? "" : "s",
-               both);
+        say(&p, "\n%s took %s, close to ", names, range);
+        if (s + compute / tasks >= s / rounds + compute / best) {
+            say(&p, "one task's waits plus its own computing");
+        } else {
+            say(&p, "%s wait plus the computing shared by %d core%s",
+                rounds == 1 ? "one" : "the first", best,
+                best == 1 ? "" : "s");
+        }
+        if (cores_matter) {
+            say(&p, " (%.2f s): they overlap the waits and compute in "
+                   "parallel.", both);
+        } else {
+            say(&p, " (%.2f s): they overlap the waits. There is too "
+                   "little computing for more cores to matter: try a "
+                   "larger --fib.", both);
+        }
     }
     /* Overlapped the waits only: by design (one worker, the lock), or
      * several workers that found no free core. */
@@ -283,6 +324,11 @@ static void say_mixed(const lab_result *r, int n, int cores) {
                    lab_label(&r[i].work, label, sizeof(label)), r[i].wall_s,
                    r[i].speedup);
         }
+    }
+    if (r[0].wall_s > 1.25 * (tasks * s + compute)) {
+        say(&p, "\nserial took %.2f s, more than its waits and its "
+            "computing (%.2f s): other programs are using this machine, "
+            "so these figures are noisy.", r[0].wall_s, tasks * s + compute);
     }
     say_done(&p);
 }

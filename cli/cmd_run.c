@@ -31,8 +31,12 @@ static const char help_text[] =
     "  --sleep SECONDS       io/mixed: each task's wait (default 0.5)\n"
     "  --fib N               cpu/mixed: each task computes fib(N) (default "
     "39)\n"
-    "  --gil                 threads: hold one global lock while running,\n"
-    "                        as CPython's threads do\n"
+    "  --rounds R            each task waits and computes in R rounds, each\n"
+    "                        1/R of the wait and about 1/R of fib(N), so\n"
+    "                        timelines show tasks taking turns (default 1)\n"
+    "  --gil                 threads: compute only while holding one global\n"
+    "                        lock, handed over every 5 ms to a waiting\n"
+    "                        thread, as CPython's GIL\n"
     "  --trace FILE          write a timeline (Chrome trace JSON) to FILE;\n"
     "                        draw it with 'juggle timeline FILE'\n"
     "  --json, --csv         machine-readable output\n"
@@ -57,8 +61,9 @@ int cmd_run(int argc, char **argv) {
     }
     report_print(stdout, o.format, &r, 1, 0);
     if (!r.ok) {
-        cli_error("run", "result check failed: %d of %d tasks done, sum "
-                  "%llu, expected %llu", r.completed, r.work.tasks,
+        cli_error("run", "result check failed: %d of %d tasks done, %d "
+                  "with a wrong result, sum %llu, expected %llu",
+                  r.completed, r.work.tasks, r.wrong,
                   (unsigned long long)r.sum,
                   (unsigned long long)r.expect_sum);
         return EXIT_FAIL;

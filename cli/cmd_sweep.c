@@ -31,8 +31,8 @@ static const char help_text[] =
     "  --tasks LIST          e.g. 1,2,4,8: the task counts to try (then\n"
     "                        --workers, if given, is one number)\n"
     "  --workload KIND       io, cpu or mixed (default io)\n"
-    "  --tasks N, --workers N, --sleep SECONDS, --fib N, --gil\n"
-    "                        as for 'juggle run'\n"
+    "  --tasks N, --workers N, --sleep SECONDS, --fib N, --rounds R,\n"
+    "  --gil                 as for 'juggle run'\n"
     "  -o, --output FILE     also draw an SVG chart into FILE\n"
     "  --json, --csv         machine-readable output\n"
     "  -h, --help            this help\n";

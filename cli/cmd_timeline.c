@@ -181,12 +181,20 @@ int tl_draw(const tl_trace *t, const char *title, const char *path) {
         svg_escape(f, s->name);
         fprintf(f, ": %.3f-%.3f ms</title></rect>\n", s->begin_us / 1e3,
                 s->end_us / 1e3);
-        /* About 7 px per character at 11 px. */
-        if (w > 7.0 * (double)strlen(s->name) + 6) {
+        /* About 7 px per character at 11 px. Where the name does not
+         * fit, its number may ("task 12" -> "12"). */
+        const char *label = s->name;
+        if (w <= 7.0 * (double)strlen(label) + 6) {
+            label = s->name + strlen(s->name);
+            while (label > s->name && label[-1] >= '0' && label[-1] <= '9') {
+                label--;
+            }
+        }
+        if (*label != '\0' && w > 7.0 * (double)strlen(label) + 6) {
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
                        "font-size=\"11\" fill=\"white\">", x + w / 2,
                     y + bar_h / 2 + 4);
-            svg_escape(f, s->name);
+            svg_escape(f, label);
             fprintf(f, "</text>\n");
         }
     }

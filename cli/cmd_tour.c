@@ -13,7 +13,7 @@
 #include "cli.h"
 
 static const char help_text[] =
-    "Usage: juggle tour [-o DIR] [--quick]\n"
+    "Usage: juggle tour [-o DIR] [--rounds R] [--quick]\n"
     "\n"
     "The guided tour: the article's programs (threads, processes, async),\n"
     "then 'juggle compare' on io, cpu and mixed work, then timelines of the\n"
@@ -21,6 +21,8 @@ static const char help_text[] =
     "\n"
     "Options:\n"
     "  -o, --output DIR      where the pictures go (default ./juggle-tour)\n"
+    "  --rounds R            the timelines' tasks wait and compute in R\n"
+    "                        rounds, so they take turns (default 3)\n"
     "  --quick               tiny sizes (a smoke test, a few seconds)\n"
     "  -h, --help            this help\n";
 
@@ -42,15 +44,24 @@ static int timeline(const lab_cli *base, lab_model model, const char *dir,
     if (lab_measure(&o.work, &r) < 0) {
         return -1;
     }
-    printf("%s (%s):\n", lab_model_name(model), what);
+    /* The command that does the same (sizes only where not the default). */
+    printf("%s (%s):\n$ juggle run --model %s --workload mixed --tasks %d",
+           lab_model_name(model), what, lab_model_name(model), o.work.tasks);
+    if (o.work.sleep_ns != (int64_t)(LAB_SLEEP_DEFAULT_S * 1e9)) {
+        printf(" --sleep %g", (double)o.work.sleep_ns / 1e9);
+    }
+    if (o.work.fib_n != LAB_FIB_DEFAULT) {
+        printf(" --fib %d", o.work.fib_n);
+    }
+    printf(" --rounds %d --trace %s\n", o.work.rounds, json);
     report_print(stdout, OUT_TABLE, &r, 1, 0);
     tl_trace t;
     if (tl_load(json, &t) < 0) {
         return -1;
     }
-    snprintf(title, sizeof(title), "%s: %d tasks on %d worker%s (%s)",
-             lab_model_name(model), r.work.tasks, r.workers,
-             r.workers == 1 ? "" : "s", what);
+    snprintf(title, sizeof(title), "%s: %d tasks, %d rounds each, on %d "
+             "worker%s (%s)", lab_model_name(model), r.work.tasks,
+             r.work.rounds, r.workers, r.workers == 1 ? "" : "s", what);
     int rc = tl_draw(&t, title, svg);
     if (rc == 0) {
         printf("timeline: %s (%d rows, %d slices; trace %s)\n", svg, t.nrows,
@@ -64,11 +75,13 @@ int cmd_tour(int argc, char **argv) {
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
         {"quick", no_argument, NULL, 'q'},
+        {"rounds", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = "juggle-tour";
     int quick = 0, c;
+    long rounds = 3; /* Enough for the turns to show, few enough for labels. */
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
@@ -79,6 +92,12 @@ int cmd_tour(int argc, char **argv) {
             dir = optarg;
         } else if (c == 'q') {
             quick = 1;
+        } else if (c == 'r') {
+            if (cli_parse_int(optarg, 1, LAB_ROUNDS_MAX, &rounds) < 0) {
+                return cli_usage_error("tour", "--rounds: '%s' is not a "
+                                       "whole number from 1 to %d", optarg,
+                                       LAB_ROUNDS_MAX);
+            }
         } else if (c == ':') {
             return cli_usage_error("tour", "option '%s' needs a value",
                                    argv[optind - 1]);
@@ -109,7 +128,7 @@ int cmd_tour(int argc, char **argv) {
 
     lab_cli o = {.work = {.tasks = lab_tasks_default(),
                           .sleep_ns = (int64_t)(LAB_SLEEP_DEFAULT_S * 1e9),
-                          .fib_n = LAB_FIB_DEFAULT}};
+                          .fib_n = LAB_FIB_DEFAULT, .rounds = 1}};
     if (quick) {
         o.work.tasks = 4;
         o.work.sleep_ns = JG_MS(50);
@@ -134,6 +153,7 @@ int cmd_tour(int argc, char **argv) {
     }
 
     heading("5. Timelines of the mixed work: who ran where, when");
+    o.work.rounds = (int)rounds;
     if (timeline(&o, MODEL_ASYNC, dir, "concurrency: one worker") < 0 ||
         (printf("\n"), timeline(&o, MODEL_HYBRID, dir,
                                 "concurrency and parallelism") < 0)) {

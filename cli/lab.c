@@ -18,11 +18,23 @@
  * model starts from the same small process, its CPU time and peak RSS are
  * its own, and a crash or a runtime left behind cannot affect the next.
  *
+ * Rounds (--rounds R): a task waits and computes in R rounds, each with
+ * 1/R of the wait and a part of fib(N) chosen so that the parts add up to
+ * exactly fib(N) (see "the plan" below). With R > 1 the timelines show
+ * tasks taking turns: while one waits, another computes.
+ *
+ * The GIL (--gil, threads only) behaves as CPython's (Python/ceval_gil.c):
+ * a thread computes only while it holds the lock; it lets go while it
+ * waits, and while computing it hands the lock over every switch interval
+ * (5 ms) when another thread asks for it, in the order they asked (a
+ * ticket lock). The check hides in fib_gil, the GIL path's way into the
+ * same fib, so the other models' fib does not pay for it.
+ *
  * Timelines: the runtime records juggle tasks itself (jg_run_opts.trace);
  * for the models without a runtime (serial, threads, processes) lab_task
  * records its running stretches by hand with jg_trace_add. A stretch ends
  * where the task sleeps and starts again where it wakes; under --gil it is
- * the time the task holds the global lock, as a CPython thread runs only
+ * a time the task holds the global lock, as a CPython thread runs only
  * while it holds the GIL.
  */
 #include <errno.h>
@@ -105,13 +117,45 @@ const char *lab_label(const lab_work *w, char *buf, size_t size) {
 
 /* ---- the task ---- */
 
+/*
+ * The plan: how a task splits fib(N) over its rounds. The parts come from
+ * fib's call tree itself: fib(n) = fib(n-1) + fib(n-2), so replacing a
+ * node by its two children keeps the sum. plan_make expands the largest
+ * node until there are about 8 parts per round (or only fib(1) and fib(0)
+ * are left), then deals the parts out, largest first, to the round with
+ * the least work so far (the calls of fib(k) grow as fib(k+1)). A round
+ * computes the sum of fib(k) over its parts, so the task's result, the sum
+ * of its rounds, is exactly fib(N), from the same calls as fib(N) less the
+ * few expanded nodes. One round is one part: fib(N) itself, as before.
+ * Made before the model runs and only read after, so child processes
+ * (forked later) read their copy of the same plan.
+ */
+struct lab_plan {
+    int rounds;
+    int *k;     /* The parts' arguments, round by round. */
+    int *start; /* Round r computes fib(k[i]) for start[r] <= i <
+                 * start[r + 1]; rounds + 1 entries. */
+};
+
+/* The GIL: a ticket lock. A thread takes the next ticket and waits until
+ * `serving` reaches it; letting go moves `serving` on. The counters are
+ * written under mu; they are atomic only so that the holder may peek at
+ * them without it (gil_contended). */
+struct lab_gil {
+    pthread_mutex_t mu;
+    pthread_cond_t turn;      /* Broadcast when `serving` moves on. */
+    _Atomic uint64_t next;    /* The next ticket to hand out. */
+    _Atomic uint64_t serving; /* The ticket of the holder. */
+};
+
 /* Everything the models share; lives in MAP_SHARED memory so that child
  * processes claim tasks from the same counter and leave their results
  * where the parent reads them. */
 struct lab_shared {
     lab_work work;
+    struct lab_plan plan;   /* Read-only while the model runs. */
     jg_trace *trace;        /* NULL = no timeline. */
-    pthread_mutex_t gil;    /* Held while running, under --gil. */
+    struct lab_gil gil;     /* Held while running, under --gil. */
     _Atomic int next;       /* Next task to claim (threads, processes). */
     int failed;             /* A runtime call failed: its -errno. */
 };
@@ -146,12 +190,121 @@ static uint64_t fib_fast(int n) {
     return a;
 }
 
+static void plan_free(struct lab_plan *p) {
+    free(p->k);
+    free(p->start);
+}
+
+/* Make the plan for fib(n) in `rounds` rounds (see struct lab_plan).
+ * Returns 0 or -ENOMEM. */
+static int plan_make(struct lab_plan *p, int n, int rounds) {
+    /* About 8 parts a round keep the rounds within a few percent of each
+     * other; one round is fib(n) itself. */
+    int want = rounds == 1 ? 1 : 8 * rounds, rc = -ENOMEM;
+    int *count = calloc((size_t)n + 1, sizeof(int)); /* Parts by k. */
+    int *part_k = calloc((size_t)want, sizeof(int)); /* Largest first. */
+    int *round_of = calloc((size_t)want, sizeof(int));
+    int *fill = calloc((size_t)rounds, sizeof(int));
+    double *load = calloc((size_t)rounds, sizeof(double));
+    *p = (struct lab_plan){.rounds = rounds,
+                           .k = calloc((size_t)want, sizeof(int)),
+                           .start = calloc((size_t)rounds + 1, sizeof(int))};
+    if (count == NULL || part_k == NULL || round_of == NULL ||
+        fill == NULL || load == NULL || p->k == NULL || p->start == NULL) {
+        plan_free(p);
+        goto out;
+    }
+    /* Split the largest part until there are enough. */
+    int parts = 1, top = n;
+    count[n] = 1;
+    while (parts < want) {
+        while (count[top] == 0) {
+            top--;
+        }
+        if (top < 2) {
+            break;
+        }
+        count[top]--;
+        count[top - 1]++;
+        count[top - 2]++;
+        parts++;
+    }
+    /* Deal them out, largest first, to the least loaded round. */
+    for (int k = n, i = 0; k >= 0; k--) {
+        for (int c = 0; c < count[k]; c++, i++) {
+            int best = 0;
+            for (int r = 1; r < rounds; r++) {
+                best = load[r] < load[best] ? r : best;
+            }
+            load[best] += (double)fib_fast(k + 1);
+            part_k[i] = k;
+            round_of[i] = best;
+            p->start[best + 1]++;
+        }
+    }
+    /* Group them by round (a counting sort, largest first in each). */
+    for (int r = 0; r < rounds; r++) {
+        p->start[r + 1] += p->start[r];
+    }
+    for (int i = 0; i < parts; i++) {
+        int r = round_of[i];
+        p->k[p->start[r] + fill[r]++] = part_k[i];
+    }
+    rc = 0;
+out:
+    free(count);
+    free(part_k);
+    free(round_of);
+    free(fill);
+    free(load);
+    return rc;
+}
+
+static void gil_init(struct lab_gil *g) {
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->turn, NULL);
+    atomic_init(&g->next, 0);
+    atomic_init(&g->serving, 0);
+}
+
+static void gil_fini(struct lab_gil *g) {
+    pthread_cond_destroy(&g->turn);
+    pthread_mutex_destroy(&g->mu);
+}
+
+/* Take a ticket and wait for it to be served: first come, first served. */
+static void gil_acquire(struct lab_gil *g) {
+    pthread_mutex_lock(&g->mu);
+    /* Relaxed: mu orders the counters; see struct lab_gil. */
+    uint64_t ticket =
+        atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed);
+    while (atomic_load_explicit(&g->serving, memory_order_relaxed) !=
+           ticket) {
+        pthread_cond_wait(&g->turn, &g->mu);
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void gil_release(struct lab_gil *g) {
+    pthread_mutex_lock(&g->mu);
+    atomic_fetch_add_explicit(&g->serving, 1, memory_order_relaxed);
+    pthread_cond_broadcast(&g->turn);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Whether another thread holds a ticket, for the holder only. Relaxed and
+ * without mu: a hint; a waiter missed now is seen at the next check. */
+static int gil_contended(struct lab_gil *g) {
+    return atomic_load_explicit(&g->next, memory_order_relaxed) -
+               atomic_load_explicit(&g->serving, memory_order_relaxed) > 1;
+}
+
 static void stretch_begin(struct lab_job *j) {
     if (j->row_tid < 0) {
         return; /* A juggle task: the runtime records it. */
     }
     if (j->sh->work.gil) {
-        pthread_mutex_lock(&j->sh->gil);
+        gil_acquire(&j->sh->gil);
     }
     j->begin = jg_now();
 }
@@ -169,24 +322,73 @@ static void stretch_end(struct lab_job *j) {
         (void)jg_trace_add(j->sh->trace, &s); /* Full: counted, dropped. */
     }
     if (j->sh->work.gil) {
-        pthread_mutex_unlock(&j->sh->gil);
+        gil_release(&j->sh->gil);
     }
+}
+
+/* Where fib_gil hands over to plain fib: at subtrees of fib(20) or
+ * smaller, 13,529 to 21,891 calls, some 10-25 us (a call takes about
+ * 1 ns). A countdown decremented on every call made the GIL path twice as
+ * slow (a load and a store in the recursion's chain of dependencies); this
+ * way the calls are fib's own, the check (one clock read) costs about
+ * 0.1%, and the hand-over comes within some 25 us of the switch
+ * interval. */
+#define GIL_CHECK_BELOW 20
+
+/* The holder's check, after every subtree: after a switch interval, if
+ * another thread waits, let go and queue again behind it (CPython's eval
+ * breaker and drop request, in one place). */
+static void gil_check(struct lab_job *j) {
+    if (jg_now() - j->begin >= LAB_GIL_SWITCH_NS &&
+        gil_contended(&j->sh->gil)) {
+        stretch_end(j);   /* Records the slice, lets go. */
+        stretch_begin(j); /* Waits for its turn. */
+    }
+}
+
+/* fib for threads under the GIL: the same calls, and the check between
+ * subtrees of fib(GIL_CHECK_BELOW) or smaller. */
+static uint64_t fib_gil(int n, struct lab_job *j) {
+    if (n <= GIL_CHECK_BELOW) {
+        uint64_t v = fib(n);
+        gil_check(j);
+        return v;
+    }
+    return fib_gil(n - 1, j) + fib_gil(n - 2, j);
+}
+
+/* Round r's part of the computing (see struct lab_plan). */
+static uint64_t compute_round(struct lab_job *j, int r) {
+    const struct lab_plan *p = &j->sh->plan;
+    uint64_t sum = 0;
+    for (int i = p->start[r]; i < p->start[r + 1]; i++) {
+        sum += j->sh->work.gil ? fib_gil(p->k[i], j) : fib(p->k[i]);
+    }
+    return sum;
 }
 
 /* The one task function: the same under every model. */
 static void *lab_task(void *arg) {
     struct lab_job *j = arg;
     const lab_work *w = &j->sh->work;
+    int rounds = j->sh->plan.rounds;
+    uint64_t result = 0;
     stretch_begin(j);
-    if (w->workload != WL_CPU) {
-        /* Waiting, as for a reply: the thread (or task) is not running. */
-        stretch_end(j);
-        jg_sleep(w->sleep_ns);
-        stretch_begin(j);
+    for (int r = 0; r < rounds; r++) {
+        if (w->workload != WL_CPU) {
+            /* Waiting, as for a reply: the thread (or task) is not
+             * running. The rounds' waits add up to exactly sleep_ns. */
+            int64_t wait = w->sleep_ns * (r + 1) / rounds -
+                           w->sleep_ns * r / rounds;
+            stretch_end(j);
+            jg_sleep(wait);
+            stretch_begin(j);
+        }
+        if (w->workload != WL_IO) {
+            result += compute_round(j, r);
+        }
     }
-    if (w->workload != WL_IO) {
-        j->result = fib(w->fib_n);
-    }
+    j->result = result;
     j->done = 1;
     stretch_end(j);
     return NULL;
@@ -356,6 +558,7 @@ struct lab_report {
     double user_s, sys_s;
     int64_t rss_bytes, child_rss_bytes;
     int completed;
+    int wrong;              /* Tasks done with a result other than fib(N). */
     uint64_t sum;
 };
 
@@ -400,13 +603,19 @@ static void measure_child(const lab_work *w, struct lab_report *rep) {
     struct lab_shared *sh = mem;
     struct lab_job *jobs = (struct lab_job *)(sh + 1);
     sh->work = *w;
-    pthread_mutex_init(&sh->gil, NULL);
+    gil_init(&sh->gil);
+    int rc = plan_make(&sh->plan, w->fib_n, w->rounds > 0 ? w->rounds : 1);
+    if (rc < 0) {
+        rep->rc = rc;
+        snprintf(rep->what, sizeof(rep->what), "plan");
+        return;
+    }
     for (int i = 0; i < n; i++) {
         jobs[i] = (struct lab_job){.sh = sh, .index = i, .row_tid = -1};
         snprintf(jobs[i].name, sizeof(jobs[i].name), "task %d", i);
     }
     if (w->trace_path != NULL) {
-        int rc = jg_trace_new(&sh->trace, 0);
+        rc = jg_trace_new(&sh->trace, 0);
         if (rc < 0) {
             rep->rc = rc;
             snprintf(rep->what, sizeof(rep->what), "trace");
@@ -419,7 +628,7 @@ static void measure_child(const lab_work *w, struct lab_report *rep) {
     double u0, s0, u1, s1;
     usage_now(&u0, &s0);
     int64_t t0 = jg_now();
-    int rc = run_model(&r);
+    rc = run_model(&r);
     rep->wall_ns = jg_now() - t0;
     usage_now(&u1, &s1);
     rep->user_s = u1 - u0;
@@ -430,10 +639,15 @@ static void measure_child(const lab_work *w, struct lab_report *rep) {
     getrusage(RUSAGE_CHILDREN, &kids);
     rep->rss_bytes = (int64_t)self.ru_maxrss * 1024;
     rep->child_rss_bytes = (int64_t)kids.ru_maxrss * 1024;
+    /* Every task must have computed exactly fib(N) (nothing for io). */
+    uint64_t each = w->workload == WL_IO ? 0 : fib_fast(w->fib_n);
     for (int i = 0; i < n; i++) {
         rep->completed += jobs[i].done;
+        rep->wrong += jobs[i].done && jobs[i].result != each;
         rep->sum += jobs[i].result;
     }
+    plan_free(&sh->plan);
+    gil_fini(&sh->gil);
     if (rc < 0) {
         rep->rc = rc;
         snprintf(rep->what, sizeof(rep->what), "%s",
@@ -540,9 +754,11 @@ int lab_measure(const lab_work *w, lab_result *out) {
     out->rss_bytes = rep.rss_bytes;
     out->child_rss_bytes = rep.child_rss_bytes;
     out->completed = rep.completed;
+    out->wrong = rep.wrong;
     out->sum = rep.sum;
     out->expect_sum =
         w->workload == WL_IO ? 0 : fib_fast(w->fib_n) * (uint64_t)w->tasks;
-    out->ok = rep.completed == w->tasks && rep.sum == out->expect_sum;
+    out->ok = rep.completed == w->tasks && rep.wrong == 0 &&
+              rep.sum == out->expect_sum;
     return 0;
 }

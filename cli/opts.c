@@ -18,6 +18,7 @@ enum {
     OPT_WORKERS,
     OPT_SLEEP,
     OPT_FIB,
+    OPT_ROUNDS,
     OPT_GIL,
     OPT_TRACE,
     OPT_JSON,
@@ -31,6 +32,7 @@ static const struct option long_opts[] = {
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"sleep", required_argument, NULL, OPT_SLEEP},
     {"fib", required_argument, NULL, OPT_FIB},
+    {"rounds", required_argument, NULL, OPT_ROUNDS},
     {"gil", no_argument, NULL, OPT_GIL},
     {"trace", required_argument, NULL, OPT_TRACE},
     {"json", no_argument, NULL, OPT_JSON},
@@ -122,6 +124,8 @@ static int apply(const char *cmd, int c, const char *arg, lab_cli *o) {
         }
         w->fib_n = (int)v;
         return 0;
+    case OPT_ROUNDS:
+        return parse_count(cmd, "rounds", arg, LAB_ROUNDS_MAX, &w->rounds);
     case OPT_GIL:
         w->gil = 1;
         return 0;
@@ -147,7 +151,7 @@ int lab_cli_parse(const char *cmd, int argc, char **argv, lab_cli *o,
     *o = (lab_cli){.work = {.model = MODEL_SERIAL, .workload = WL_IO,
                             .tasks = lab_tasks_default(),
                             .sleep_ns = (int64_t)(LAB_SLEEP_DEFAULT_S * 1e9),
-                            .fib_n = LAB_FIB_DEFAULT}};
+                            .fib_n = LAB_FIB_DEFAULT, .rounds = 1}};
     *help = 0;
     optind = 1;
     opterr = 0;

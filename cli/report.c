@@ -45,6 +45,10 @@ static double cpu_s(const lab_result *r) {
     return r->user_s + r->sys_s;
 }
 
+static int rounds(const lab_work *w) {
+    return w->rounds > 0 ? w->rounds : 1;
+}
+
 static double util(const lab_result *r) {
     return r->wall_s > 0 ? cpu_s(r) / r->wall_s : 0;
 }
@@ -81,7 +85,8 @@ static void print_json(FILE *f, const lab_result *r, int n, int speedup) {
         fprintf(f,
                 "  {\"model\": \"%s\", \"gil\": %s, \"workload\": \"%s\", "
                 "\"tasks\": %d, \"workers\": %d, \"sleep_s\": %.6g, "
-                "\"fib\": %d, \"wall_s\": %.6f, \"cpu_s\": %.6f, "
+                "\"fib\": %d, \"rounds\": %d, \"wall_s\": %.6f, "
+                "\"cpu_s\": %.6f, "
                 "\"user_s\": %.6f, \"sys_s\": %.6f, \"cpu_util\": %.4f, "
                 "\"peak_rss_bytes\": %" PRId64 ", "
                 "\"peak_child_rss_bytes\": %" PRId64 ", "
@@ -89,7 +94,7 @@ static void print_json(FILE *f, const lab_result *r, int n, int speedup) {
                 "\"expected_sum\": %" PRIu64 ", \"ok\": %s",
                 lab_model_name(w->model), w->gil ? "true" : "false",
                 lab_workload_name(w->workload), w->tasks, r[i].workers,
-                (double)w->sleep_ns / 1e9, w->fib_n, r[i].wall_s,
+                (double)w->sleep_ns / 1e9, w->fib_n, rounds(w), r[i].wall_s,
                 cpu_s(&r[i]), r[i].user_s, r[i].sys_s, util(&r[i]),
                 r[i].rss_bytes, r[i].child_rss_bytes, r[i].completed,
                 r[i].sum, r[i].expect_sum, r[i].ok ? "true" : "false");
@@ -102,18 +107,19 @@ static void print_json(FILE *f, const lab_result *r, int n, int speedup) {
 }
 
 static void print_csv(FILE *f, const lab_result *r, int n, int speedup) {
-    fprintf(f, "model,gil,workload,tasks,workers,sleep_s,fib,wall_s,cpu_s,"
+    fprintf(f, "model,gil,workload,tasks,workers,sleep_s,fib,rounds,wall_s,"
+               "cpu_s,"
                "user_s,sys_s,cpu_util,peak_rss_bytes,peak_child_rss_bytes,"
                "completed,sum,expected_sum,ok%s\n",
             speedup ? ",speedup" : "");
     for (int i = 0; i < n; i++) {
         const lab_work *w = &r[i].work;
         fprintf(f,
-                "%s,%d,%s,%d,%d,%.6g,%d,%.6f,%.6f,%.6f,%.6f,%.4f,%" PRId64
+                "%s,%d,%s,%d,%d,%.6g,%d,%d,%.6f,%.6f,%.6f,%.6f,%.4f,%" PRId64
                 ",%" PRId64 ",%d,%" PRIu64 ",%" PRIu64 ",%d",
                 lab_model_name(w->model), w->gil ? 1 : 0,
                 lab_workload_name(w->workload), w->tasks, r[i].workers,
-                (double)w->sleep_ns / 1e9, w->fib_n, r[i].wall_s,
+                (double)w->sleep_ns / 1e9, w->fib_n, rounds(w), r[i].wall_s,
                 cpu_s(&r[i]), r[i].user_s, r[i].sys_s, util(&r[i]),
                 r[i].rss_bytes, r[i].child_rss_bytes, r[i].completed,
                 r[i].sum, r[i].expect_sum, r[i].ok ? 1 : 0);

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # Tests of `juggle`, the lab: usage errors exit 2 with a message, --help
 # works everywhere, every model computes the right result on io, cpu and
-# mixed work, JSON and CSV have the documented keys, the SVGs are
-# well-formed XML with one timeline row per worker, and traces are valid
-# JSON whose B/E pairs nest per row. Sizes are tiny and nothing is timed.
+# mixed work, in one round or several (--rounds), JSON and CSV have the
+# documented keys, the SVGs are well-formed XML with one timeline row per
+# worker, traces are valid JSON whose B/E pairs nest per row, rounds show
+# as turns in the traces, and the GIL hands over between threads without
+# ever letting two compute at once. Sizes are small and nothing is timed.
 #
 # Usage: test_cli.sh PATH/TO/juggle [PART]   (PART: a function name below)
 set -uo pipefail
@@ -44,6 +46,16 @@ usage_errors() {
         "run --model serial --tasks abc"
         "run --model serial --sleep -1"
         "run --model serial --fib 99"
+        "run --model serial --rounds 0"
+        "run --model serial --rounds -1"
+        "run --model serial --rounds abc"
+        "run --model serial --rounds 2x"
+        "run --model serial --rounds 1001"
+        "run --model serial --rounds"
+        "compare --rounds 0"
+        "sweep --model async --rounds nope"
+        "tour --rounds 0"
+        "tour --rounds many"
         "run --model hybrid --gil"
         "run --model serial --frobnicate"
         "run --model serial extra"
@@ -141,6 +153,35 @@ if sys.argv[3] != "io":
         cp "$tmp/out" "$tmp/gil.json"
         check_json "$tmp/gil.json" 1
     done
+    # Rounds: the same exact result on every model, whether fib(20) is
+    # split in a few parts a round, or rounds outnumber the parts there
+    # are (fib(3): most rounds only wait).
+    local r
+    for r in "3 20" "7 20" "50 3"; do
+        set -- $r
+        for m in serial async threads processes hybrid forkjoin gil; do
+            local model=$m gil=()
+            if [ "$m" = gil ]; then
+                model=threads gil=(--gil)
+            fi
+            expect_exit 0 "$J" run --model "$model" "${gil[@]}" \
+                --workload mixed --tasks 5 --workers 2 --sleep 0.01 \
+                --fib "$2" --rounds "$1" --json
+            cp "$tmp/out" "$tmp/rounds.json"
+            check_json "$tmp/rounds.json" 1
+            python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+fib = {20: 6765, 3: 2}[int(sys.argv[3])]
+assert r["rounds"] == int(sys.argv[2]), r
+assert r["sum"] == 5 * fib and r["expected_sum"] == 5 * fib, r
+' "$tmp/rounds.json" "$1" "$2" || fail "run $m --rounds $1 --fib $2"
+        done
+    done
+    expect_exit 0 "$J" run --model hybrid --workload cpu --tasks 3 --fib 25 \
+        --rounds 1000 --csv
+    grep -q '^hybrid,0,cpu,3,[0-9]*,[0-9.]*,25,1000,.*,225075,225075,1$' \
+        "$tmp/out" || fail "run --rounds 1000: $(tail -1 "$tmp/out")"
     # Default workers and a table.
     expect_exit 0 "$J" run --model hybrid --workload cpu --tasks 3 --fib 15
     grep -q 'ok sum 1830' "$tmp/out" || fail "run table: no check column"
@@ -211,24 +252,68 @@ traces() {
     check_trace "$tmp/processes.json" "$tmp/processes.svg" 3
     check_trace "$tmp/hybrid.json" "$tmp/hybrid.svg"
     check_trace "$tmp/forkjoin.json" "$tmp/forkjoin.svg"
-    # Under --gil, the threads' slices never overlap: one holds the lock.
-    expect_exit 0 "$J" run --model threads --gil --workload cpu --tasks 3 \
-        --fib 22 --trace "$tmp/gil.json"
+    # Rounds show as turns: a task runs once before its first wait, then
+    # once after each (serial and threads record that by hand, async's
+    # runtime by itself), so R rounds make at least R + 1 slices a task.
+    for m in serial threads async; do
+        expect_exit 0 "$J" run --model "$m" --workload mixed --tasks 3 \
+            --workers 3 --sleep 0.03 --fib 18 --rounds 4 \
+            --trace "$tmp/r$m.json"
+        checks=$((checks + 1))
+        python3 - "$tmp/r$m.json" <<'PY' || fail "rounds: $m trace"
+import collections, json, sys
+ev = json.load(open(sys.argv[1]))
+ev = ev["traceEvents"] if isinstance(ev, dict) else ev
+n = collections.Counter(e["name"] for e in ev
+                        if e["ph"] == "B" and e["name"].startswith("task"))
+assert sorted(n) == ["task 0", "task 1", "task 2"], n
+assert min(n.values()) >= 5, n
+PY
+    done
+    gil_trace 3 22 # Short tasks: whatever the hand-overs, no overlap.
+    gil_trace 3 34 turns
+    gil_trace 1 30 alone
+}
+
+# gil_trace TASKS FIB [turns|alone]: a threads --gil cpu run's trace. One
+# thread computes at a time: no two slices overlap, on any rows. A thread
+# gives the lock up before the switch interval (5 ms) only when its task
+# ends. "turns": the tasks are long enough that they took turns, so there
+# are more slices than threads. "alone": with nobody waiting, one thread
+# never lets go (one slice a task).
+gil_trace() {
+    expect_exit 0 "$J" run --model threads --gil --workload cpu \
+        --tasks "$1" --fib "$2" --trace "$tmp/gil.json"
     checks=$((checks + 1))
-    python3 - "$tmp/gil.json" <<'PY' || fail "gil: slices overlap"
+    python3 - "$tmp/gil.json" "$1" "${3:-}" <<'PY' || fail "gil trace: $*"
 import json, sys
 ev = json.load(open(sys.argv[1]))
 ev = ev["traceEvents"] if isinstance(ev, dict) else ev
-spans, open_ = [], {}
+tasks, mode = int(sys.argv[2]), sys.argv[3]
+spans, open_, rows = [], {}, set()
 for e in ev:
     k = (e["pid"], e["tid"])
     if e["ph"] == "B":
-        open_[k] = e["ts"]
+        open_[k] = (e["ts"], e["name"])
+        rows.add(k)
     elif e["ph"] == "E":
-        spans.append((open_.pop(k), e["ts"]))
+        b, name = open_.pop(k)
+        spans.append((b, e["ts"], name))
 spans.sort()
-for (b1, e1), (b2, e2) in zip(spans, spans[1:]):
-    assert b2 >= e1 - 0.002, ((b1, e1), (b2, e2))
+# A thread that starts late may find every task taken: rows <= tasks.
+assert 1 <= len(rows) <= tasks, (rows, tasks)
+for (b1, e1, _), (b2, e2, _) in zip(spans, spans[1:]):
+    assert b2 >= e1 - 0.002, ("overlap", (b1, e1), (b2, e2))
+last = {}
+for b, e, name in spans:
+    last[name] = (b, e)
+for b, e, name in spans:
+    if (b, e) != last[name]:
+        assert e - b >= 5000 - 1, ("let go early", name, b, e)
+if mode == "turns":
+    assert len(spans) > tasks, ("no turns", len(spans), tasks)
+if mode == "alone":
+    assert len(spans) == tasks, ("let go alone", spans)
 PY
 }
 
@@ -256,7 +341,19 @@ tour() {
     for f in async hybrid; do
         [ -s "$tmp/tour/$f.svg" ] || fail "tour: no $f.svg"
         check_trace "$tmp/tour/$f.json" "$tmp/tour/$f.svg"
+        grep -q "^\\$ juggle run --model $f --workload mixed .*--rounds 3 " \
+            "$tmp/out" || fail "tour: no command line for $f"
     done
+    # The timelines' tasks take turns in 3 rounds: 4 slices each at least.
+    checks=$((checks + 1))
+    python3 - "$tmp/tour/async.json" <<'PY' || fail "tour: no rounds"
+import collections, json, sys
+ev = json.load(open(sys.argv[1]))
+ev = ev["traceEvents"] if isinstance(ev, dict) else ev
+n = collections.Counter(e["name"] for e in ev
+                        if e["ph"] == "B" and e["name"].startswith("task"))
+assert len(n) == 4 and min(n.values()) >= 4, n
+PY
     grep -q '^I/O-bound: ' "$tmp/out" || fail "tour: no io comparison"
     grep -q '^CPU-bound: ' "$tmp/out" || fail "tour: no cpu comparison"
 }
