@@ -274,9 +274,10 @@ static int ur_wait(struct jg__poller *p, struct jg__pevent *out, int cap,
             io_uring_submit(&u->ring);
         }
         pthread_mutex_unlock(&u->lock);
-        /* Deferred task work is processed only when we ask. */
+        /* Deferred task work, and completions that overflowed the
+         * queue, come only when we ask. */
         if (!pending && (IO_URING_READ_ONCE(*u->ring.sq.kflags) &
-                         IORING_SQ_TASKRUN)) {
+                         (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
             io_uring_get_events(&u->ring);
         }
     }
