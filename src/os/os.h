@@ -79,6 +79,10 @@ int jg__os_file_create(const char *path);
 /* Write all of buf to fd. Returns 0 or -errno (-EIO for a zero write). */
 int jg__os_write_full(int fd, const void *buf, size_t len);
 
+/* close(2). Returns 0 or -errno; EINTR counts as closed (Linux always
+ * releases the fd); a negative fd is -EBADF without a system call. */
+int jg__os_close(int fd);
+
 /* The process id. */
 int jg__os_getpid(void);
 

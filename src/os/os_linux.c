@@ -193,6 +193,16 @@ int jg__os_write_full(int fd, const void *buf, size_t len) {
     return 0;
 }
 
+int jg__os_close(int fd) {
+    if (fd < 0) {
+        return -EBADF;
+    }
+    if (close(fd) == 0 || errno == EINTR) {
+        return 0;
+    }
+    return -errno;
+}
+
 int jg__os_getpid(void) {
     return (int)getpid();
 }

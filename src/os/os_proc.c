@@ -137,12 +137,6 @@ int jg__os_recv_all(int fd, int pidfd, void *buf, size_t len) {
     return 0;
 }
 
-void jg__os_close(int fd) {
-    if (fd >= 0) {
-        close(fd);
-    }
-}
-
 int jg__os_memfd(const char *name, size_t size) {
     int fd = memfd_create(name, MFD_CLOEXEC);
     if (fd < 0) {

@@ -45,9 +45,7 @@ int jg__os_send_all(int fd, const void *buf, size_t len);
  */
 int jg__os_recv_all(int fd, int pidfd, void *buf, size_t len);
 
-/* Close fd, ignoring errors (EINTR after close is not retried: the fd is
- * gone either way on Linux). Negative fds are ignored. */
-void jg__os_close(int fd);
+/* jg__os_close() is in os/os.h. */
 
 /* An anonymous memory file (memfd_create, close-on-exec) of size bytes.
  * Returns the fd or -errno. */
