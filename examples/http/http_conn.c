@@ -33,6 +33,8 @@
 #define OUT_CAP 16384                /* Responses batched per write. */
 #define HEAD_TIMEOUT JG_SEC(10)      /* For a head (or body) to arrive. */
 #define WRITE_TIMEOUT JG_SEC(30)     /* For the client to take a batch. */
+#define LINGER_TIMEOUT JG_SEC(2)     /* Draining input before a close. */
+#define LINGER_MAX (1 << 20)         /* Bytes drained at most. */
 
 /* Connection states; see http_conn.h. */
 enum { BUSY, IDLE, CLOSING };
@@ -46,6 +48,7 @@ struct http_conn {
                                       * only delays a timeout). */
     int fd;
     bool close_after;                /* Close once the batch is sent. */
+    bool linger;                     /* The client may have sent more. */
     size_t in_len, out_len;          /* Bytes used in in[] and out[]. */
     int64_t discard;                 /* Body bytes still to drop. */
     int64_t head_deadline;           /* For the partial head in in[]. */
@@ -220,6 +223,8 @@ struct open_req {
     const char *path;    /* Relative to dirfd, normalised. */
     int fd;              /* Result: the open file, or -errno. */
     int64_t size;        /* Result: its size in bytes. */
+    bool index;          /* Result: path was a directory; this is its
+                          * index.html. */
 };
 
 /* On the blocking pool: open the file (a directory's index.html), and
@@ -231,6 +236,7 @@ static void *open_file(void *arg) {
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         int ifd = open_beneath(fd, "index.html");
         close(fd);
+        r->index = true;
         fd = ifd;
         if (fd >= 0 && fstat(fd, &st) != 0) {
             close(fd);
@@ -271,7 +277,8 @@ static int send_body(struct http_conn *c, int fd, int64_t size) {
 
 static int serve_file(struct http_conn *c, const char *path, int minor,
                       bool head_only) {
-    struct open_req r = {server->root_fd, path[1] ? path + 1 : ".", -1, 0};
+    struct open_req r = {server->root_fd, path[1] ? path + 1 : ".", -1, 0,
+                         false};
     int rc = jg_blocking(open_file, &r, NULL);
     if (rc < 0) {
         return put_error(c, 500, minor, head_only);
@@ -291,7 +298,8 @@ static int serve_file(struct http_conn *c, const char *path, int minor,
         c->out_len += (size_t)sprintf(c->out + c->out_len,
                                       "Content-Type: %s\r\n"
                                       "Content-Length: %lld\r\n\r\n",
-                                      http_mime_type(path),
+                                      http_mime_type(r.index ? "index.html"
+                                                             : path),
                                       (long long)r.size);
         if (!head_only) {
             rc = send_body(c, r.fd, r.size);
@@ -322,6 +330,7 @@ static int respond(struct http_conn *c, const http_request *req) {
     bool head = !get && str_eq(req->method, "HEAD", 4);
     if (req->chunked) {
         c->close_after = true;    /* The body cannot be framed: no reuse. */
+        c->linger = true;
         return put_error(c, 501, req->minor, head);
     }
     if (!get && !head) {
@@ -382,6 +391,7 @@ static int serve_buffer(struct http_conn *c) {
         c->parser = (http_parser){0};
         if (rc < 0) {
             c->close_after = true;    /* The stream cannot be trusted. */
+            c->linger = true;
             return put_error(c, rc == HTTP_PARSE_TOO_LARGE ? 413 : 400, 1,
                              false);
         }
@@ -391,6 +401,9 @@ static int serve_buffer(struct http_conn *c) {
             return rc;
         }
     }
+    if (c->close_after && (off < c->in_len || c->discard > 0)) {
+        c->linger = true;    /* Unread input: a close now would reset. */
+    }
     if (off > 0 && off < c->in_len) {
         memmove(c->in, c->in + off, c->in_len - off);
     }
@@ -399,6 +412,25 @@ static int serve_buffer(struct http_conn *c) {
 }
 
 /* ---- the connection task -------------------------------------------- */
+
+/*
+ * End a connection whose client may still be sending (after 400, 413 or
+ * 501, or with requests left unanswered): closing a socket with unread
+ * input makes the kernel send a reset, which can destroy the response
+ * before the client reads it. So send FIN first and drain what comes,
+ * for a bounded time and size, as nginx's lingering close does.
+ */
+static void linger_close(struct http_conn *c) {
+    shutdown(c->fd, SHUT_WR);
+    int64_t deadline = jg_now() + LINGER_TIMEOUT;
+    for (size_t total = 0; total < LINGER_MAX;) {
+        ssize_t n = jg_read(c->fd, c->in, IN_CAP, deadline);
+        if (n <= 0) {
+            break;
+        }
+        total += (size_t)n;
+    }
+}
 
 /* BUSY -> IDLE before waiting for a new request. False when the server
  * marked the connection CLOSING: end it. */
@@ -490,6 +522,7 @@ static void *conn_task(void *arg) {
     atomic_init(&c.state, BUSY);
     atomic_init(&c.idle_since, 0);
     c.close_after = false;
+    c.linger = false;
     c.in_len = c.out_len = 0;
     c.discard = 0;
     c.head_deadline = JG_FOREVER;
@@ -503,6 +536,9 @@ static void *conn_task(void *arg) {
     pthread_mutex_unlock(&srv->lock);
     if (run) {
         conn_loop(&c);
+        if (c.linger) {
+            linger_close(&c);
+        }
     }
     pthread_mutex_lock(&srv->lock);
     if (run) {

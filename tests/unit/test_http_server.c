@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +44,8 @@ static struct server start(const char *const *extra, int nofile) {
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
+        /* A failed test must not leave its server running. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(errp[1], 2);
         close(errp[0]);
         close(errp[1]);
@@ -93,9 +96,15 @@ struct client {
     char buf[1 << 16];
 };
 
-static int dial(int port) {
+/* Connect to the server; rcvbuf > 0 sets SO_RCVBUF first (after connect
+ * it can stall the stream: the window was already advertised). Returns the
+ * socket or -errno. */
+static int dial_rcvbuf(int port, int rcvbuf) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     cr_assert_geq(fd, 0);
+    if (rcvbuf > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
     struct timeval tv = {20, 0};    /* A hang fails instead of blocking. */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -108,6 +117,10 @@ static int dial(int port) {
         return -e;
     }
     return fd;
+}
+
+static int dial(int port) {
+    return dial_rcvbuf(port, 0);
 }
 
 static struct client *client_new(int port) {
@@ -558,9 +571,11 @@ Test(http_server, sigterm_finishes_in_flight_then_exits_0, .timeout = 120) {
     struct server s = start(args, 0);
     struct client *idle = client_new(s.port);
     expect(idle, GET("/"), 200, NULL);
-    struct client *busy = client_new(s.port);
-    int small = 4096;
-    setsockopt(busy->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct client *busy = malloc(sizeof(*busy));
+    cr_assert_not_null(busy);
+    busy->fd = dial_rcvbuf(s.port, 4096);
+    busy->len = 0;
+    cr_assert_geq(busy->fd, 0);
     send_s(busy, GET("/big.bin"));
     cr_assert_gt(fill(busy), 0);    /* The response has begun. */
 
