@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,18 +177,21 @@ static void *acceptor(void *arg) {
         if (fd == -ECANCELED) {
             break;
         }
-        if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS ||
-            fd == -ENOMEM) {
-            /* Out of descriptors or memory: the connection stays in the
-             * backlog; wait for a connection to end instead of spinning. */
+        if (fd == -ECONNABORTED || fd == -EPERM || fd == -EPROTO) {
+            continue;    /* That connection failed; the next may not. */
+        }
+        if (fd < 0) {
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or
+             * memory, the connection stays in the backlog. Wait a little
+             * for a connection to end instead of spinning; so for any
+             * other error, which would repeat at once. */
             if (jg_sleep(JG_MS(10)) == -ECANCELED) {
                 break;
             }
             continue;
         }
-        if (fd < 0) {
-            continue;    /* ECONNABORTED, EPERM, EPROTO...: per connection. */
-        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (http_server_admit(srv, fd) < 0) {
             refuse(fd);
         }

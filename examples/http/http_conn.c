@@ -369,9 +369,11 @@ static int respond(struct http_conn *c, const http_request *req) {
 }
 
 /* Parse and answer every complete request in in[]; keep a partial one.
- * Returns 0, or -errno when the connection must end at once. */
+ * Returns the number of requests answered, or -errno when the connection
+ * must end at once. */
 static int serve_buffer(struct http_conn *c) {
     size_t off = 0;
+    int served = 0;
     while (off < c->in_len && !c->close_after) {
         if (c->discard > 0) {
             size_t k = c->in_len - off;
@@ -400,6 +402,7 @@ static int serve_buffer(struct http_conn *c) {
         if (rc < 0) {
             return rc;
         }
+        served++;
     }
     if (c->close_after && (off < c->in_len || c->discard > 0)) {
         c->linger = true;    /* Unread input: a close now would reset. */
@@ -408,7 +411,7 @@ static int serve_buffer(struct http_conn *c) {
         memmove(c->in, c->in + off, c->in_len - off);
     }
     c->in_len -= off;
-    return 0;
+    return served;
 }
 
 /* ---- the connection task -------------------------------------------- */
@@ -468,7 +471,8 @@ static void conn_loop(struct http_conn *c) {
         }
         bool partial = c->in_len > 0 || c->discard > 0;
         c->in_len += (size_t)n;
-        if (serve_buffer(c) < 0) {
+        int served = serve_buffer(c);
+        if (served < 0) {
             return;
         }
         if (c->out_len > 0 && flush_out(c) < 0) {
@@ -477,7 +481,8 @@ static void conn_loop(struct http_conn *c) {
         if (c->close_after) {
             return;
         }
-        if ((c->in_len > 0 || c->discard > 0) && !partial) {
+        /* A new partial head (or body) has HEAD_TIMEOUT to arrive. */
+        if ((c->in_len > 0 || c->discard > 0) && (!partial || served > 0)) {
             c->head_deadline = jg_now() + HEAD_TIMEOUT;
         }
     }
