@@ -12,5 +12,6 @@
 #include "juggle/par.h"
 #include "juggle/exec.h"
 #include "juggle/trace.h"
+#include "juggle/io.h"
 
 #endif /* JUGGLE_H */

@@ -108,6 +108,12 @@ typedef struct jg_run_opts {
      * The trace must outlive jg_run().
      */
     struct jg_trace *trace;
+    /*
+     * Threads of the blocking pool behind jg_blocking() and regular-file
+     * I/O without io_uring (juggle/io.h); 0 = 16, at most 1024. Threads
+     * start lazily, when a call finds none idle.
+     */
+    int blocking_threads;
 } jg_run_opts;
 
 /* Spawn options. All-zero (or a NULL pointer) means "defaults". */

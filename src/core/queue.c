@@ -59,16 +59,20 @@ static void notify_one(struct jg__runtime *rt) {
         return;
     }
     struct jg__worker *w = NULL;
+    bool in_poller = false;
     pthread_mutex_lock(&rt->park_lock);
     if (rt->nidle_list > 0) {
         w = &rt->workers[rt->idle[--rt->nidle_list]];
         w->parked = false;
+        in_poller = w->in_poller;
         atomic_store_explicit(&rt->nidle, rt->nidle_list,
                               memory_order_relaxed);
         atomic_store_explicit(&w->wake_word, 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&rt->park_lock);
-    if (w != NULL) {
+    if (in_poller) {
+        jg__reactor_wake(rt); /* It sleeps in the poller (park_worker). */
+    } else if (w != NULL) {
         jg__os_futex_wake(&w->wake_word, 1);
     }
 }
@@ -94,13 +98,16 @@ static void notify_worker(struct jg__worker *w) {
     struct jg__runtime *rt = w->rt;
     pthread_mutex_lock(&rt->park_lock);
     bool parked = w->parked;
+    bool in_poller = w->in_poller;
     idle_remove(rt, w);
     atomic_store_explicit(&w->wake_word, 1, memory_order_relaxed);
     pthread_mutex_unlock(&rt->park_lock);
     /* A worker not yet parked looks at its inbox before it sleeps (the
      * lock orders that look after our push), so only a parked one needs
      * the system call. */
-    if (parked) {
+    if (parked && in_poller) {
+        jg__reactor_wake(rt);
+    } else if (parked) {
         jg__os_futex_wake(&w->wake_word, 1);
     }
 }
@@ -343,6 +350,11 @@ static struct jg_task *pick_item(struct jg__worker *w) {
     if (jg__timer_count(&w->timers) > 0 && (w->tick & 15) == 0) {
         run_timers(w);
     }
+    /* I/O readiness, likewise, so it is noticed while every worker is
+     * busy (an idle worker blocks in the poller: park_worker). */
+    if ((w->tick & 15) == 8 && jg__io_waiting(w->rt)) {
+        jg__reactor_poll(w);
+    }
     if (w->tick % GLOBAL_EVERY == 0) {
         inbox_drain(w);
         if ((t = global_take(w)) != NULL) {
@@ -411,13 +423,25 @@ static bool has_work(struct jg__worker *w, int64_t now) {
 static void unpark_self(struct jg__worker *w) {
     pthread_mutex_lock(&w->rt->park_lock);
     idle_remove(w->rt, w);
+    w->in_poller = false;
     pthread_mutex_unlock(&w->rt->park_lock);
 }
 
+/*
+ * Sleep until woken or the next timer. While tasks wait for I/O, one idle
+ * worker (the one holding the reactor's claim) sleeps in the poller
+ * instead of on its futex, so that readiness wakes it; it announces that
+ * with in_poller, under the same lock as `parked`, and the notifiers wake
+ * it through the poller (jg__reactor_wake) instead of the futex. The
+ * protocol is otherwise the futex one: a wake-up that comes before the
+ * poller wait makes that wait return at once (the poller remembers it).
+ */
 static void park_worker(struct jg__worker *w) {
     struct jg__runtime *rt = w->rt;
+    bool in_poller = jg__io_waiting(rt) && jg__reactor_claim(w);
     pthread_mutex_lock(&rt->park_lock);
     w->parked = true;
+    w->in_poller = in_poller;
     rt->idle[rt->nidle_list++] = w->index;
     atomic_store_explicit(&rt->nidle, rt->nidle_list, memory_order_relaxed);
     atomic_store_explicit(&w->wake_word, 0, memory_order_relaxed);
@@ -425,9 +449,18 @@ static void park_worker(struct jg__worker *w) {
     /* Pairs with the fence in notify_one(). */
     jg__fence(&rt->park_fence);
     if (!has_work(w, jg__os_now()) && !atomic_load(&rt->shutdown)) {
-        jg__os_futex_wait(&w->wake_word, 0, jg__timer_next(&w->timers));
+        if (in_poller) {
+            jg__reactor_block(w, jg__timer_next(&w->timers));
+        } else {
+            jg__os_futex_wait(&w->wake_word, 0, jg__timer_next(&w->timers));
+        }
     }
     unpark_self(w);
+    if (in_poller) {
+        /* Off the idle list first, so the tasks woken here do not make
+         * notify_one() wake this very worker. */
+        jg__reactor_release(w);
+    }
 }
 
 /*
@@ -497,15 +530,20 @@ struct jg_task *jg__find_work(struct jg__worker *w) {
 
 void jg__sched_shutdown(struct jg__runtime *rt) {
     atomic_store_explicit(&rt->shutdown, 1, memory_order_release);
+    bool in_poller = false;
     pthread_mutex_lock(&rt->park_lock);
     for (int i = 0; i < rt->nworkers; i++) {
         rt->workers[i].parked = false;
+        in_poller |= rt->workers[i].in_poller;
         atomic_store_explicit(&rt->workers[i].wake_word, 1,
                               memory_order_relaxed);
     }
     rt->nidle_list = 0;
     atomic_store_explicit(&rt->nidle, 0, memory_order_relaxed);
     pthread_mutex_unlock(&rt->park_lock);
+    if (in_poller) {
+        jg__reactor_wake(rt);
+    }
     for (int i = 0; i < rt->nworkers; i++) {
         jg__os_futex_wake(&rt->workers[i].wake_word, 1);
     }

@@ -29,6 +29,8 @@
 #define DEFAULT_QUEUE 1024
 #define MAX_WORKERS 1024
 #define MAX_QUEUE (1 << 24)
+#define DEFAULT_BLOCKING 16 /* Blocking-pool threads, started lazily. */
+#define MAX_BLOCKING 1024
 /* The signal stack: the overflow handler runs here (SIGSTKSZ may be too
  * small for a handler that formats a message under a sanitizer). */
 #define ALTSTACK_SIZE ((size_t)64 << 10)
@@ -59,6 +61,12 @@ static int resolve(jg_run_opts *o) {
     }
     if (o->guard < JG_GUARD_DEFAULT || o->guard > JG_GUARD_NEVER) {
         return -EINVAL;
+    }
+    if (o->blocking_threads < 0 || o->blocking_threads > MAX_BLOCKING) {
+        return -EINVAL;
+    }
+    if (o->blocking_threads == 0) {
+        o->blocking_threads = DEFAULT_BLOCKING;
     }
     if (o->queue_capacity == 0) {
         o->queue_capacity = DEFAULT_QUEUE;
@@ -136,6 +144,7 @@ static void *worker_thread(void *arg) {
 }
 
 static void runtime_free(struct jg__runtime *rt) {
+    jg__reactor_close(rt); /* Joins the blocking pool: no task is left. */
     jg__task_pool_fini(rt);
     for (int i = 0; i < rt->nworkers; i++) {
         worker_fini(&rt->workers[i]);
@@ -174,6 +183,11 @@ static int runtime_new(struct jg__runtime **out, const jg_run_opts *o) {
             runtime_free(rt);
             return rc;
         }
+    }
+    int rc = jg__reactor_open(rt);
+    if (rc < 0) {
+        runtime_free(rt);
+        return rc;
     }
     *out = rt;
     return 0;

@@ -149,6 +149,9 @@ struct jg__worker {
     /* Parking: futex word set to 1 to wake; parked under park_lock. */
     _Atomic uint32_t wake_word;
     bool parked;
+    /* Parked in the poller (src/io) instead of on wake_word: wake it with
+     * jg__reactor_wake(). Written by the owner under park_lock. */
+    bool in_poller;
     uint32_t fork_tick;    /* Joins since the last look for idle workers. */
     /* Tasks spawned on / finished on this worker. Each is stored only by
      * the owner (release) and read by any worker checking for quiescence
@@ -182,6 +185,13 @@ struct jg__runtime {
     _Atomic int shutdown;      /* Set once every task has finished. */
     _Atomic uint64_t next_id;
     struct jg__stack_pool stacks;
+    /* The I/O layer's state (src/io/reactor.c), opened with the runtime. */
+    struct jg__reactor *reactor;
+    /* Tasks waiting for the poller (fd readiness, io_uring file ops):
+     * only then do workers poll it. Changed by those tasks; a relaxed
+     * count, because a waiting task's own worker always sees its own
+     * increment, and that worker polls before it would sleep. */
+    _Atomic int io_waiting;
     /* Task structs: chunks, freed when the runtime ends. */
     pthread_mutex_t pool_lock;
     void *task_chunks;
@@ -296,5 +306,40 @@ int jg__sched_idle_workers(struct jg__runtime *rt);
  * Returns false outside a task. */
 bool jg__sched_current_stack(const char **name, void **lo, size_t *size,
                              size_t *guard);
+
+/*
+ * The reactor: what the scheduler needs from the I/O layer (src/io). The
+ * layer below calls up here only through these hooks, and only while
+ * jg__io_waiting() says that some task waits for the poller.
+ */
+struct jg__reactor;
+
+/* Open the runtime's reactor (poller, fd records, blocking pool) / close
+ * it after the last worker stopped. */
+int jg__reactor_open(struct jg__runtime *rt);
+void jg__reactor_close(struct jg__runtime *rt);
+
+/* Does any task wait for the poller? */
+static inline bool jg__io_waiting(struct jg__runtime *rt) {
+    return atomic_load_explicit(&rt->io_waiting, memory_order_relaxed) > 0;
+}
+
+/* Poll without blocking and wake the tasks whose I/O is ready; does
+ * nothing when another worker holds the poller. */
+void jg__reactor_poll(struct jg__worker *w);
+
+/* Take the right to block in the poller (one worker at a time). */
+bool jg__reactor_claim(struct jg__worker *w);
+
+/* With the claim: block in the poller until an event, a wake-up or the
+ * deadline (-1: none). The events wait for jg__reactor_release(). */
+void jg__reactor_block(struct jg__worker *w, int64_t deadline);
+
+/* With the claim: wake the tasks of the events gathered, then give the
+ * claim back. */
+void jg__reactor_release(struct jg__worker *w);
+
+/* Make a worker blocked in the poller return. Any thread. */
+void jg__reactor_wake(struct jg__runtime *rt);
 
 #endif /* JG_CORE_SCHED_H */

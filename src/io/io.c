@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io.c - the public calls of juggle/io.h. Each one first tries the system
+ * call (the fast path: no poller work at all when the fd is ready), and
+ * only on EAGAIN waits through the reactor (reactor.c); outside a task it
+ * behaves as the blocking system call, with poll(2) for the deadline.
+ *
+ * Skipping the doomed attempt. On an armed stream (TCP, UNIX stream,
+ * pipe), a read that returned less than asked drained the fd, and a short
+ * write filled it. The record's `ready` bit is cleared before every
+ * attempt, and the poller sets it on any readiness edge after that; so if
+ * the last attempt in that direction was short and no edge came since,
+ * the next attempt would fail with EAGAIN: it waits at once instead. In a
+ * request-response loop that saves one read(2) per request. Not after a
+ * hang-up (record.hup): end of file stays readable without a new edge.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+
+#include "io/reactor.h"
+#include "juggle/io.h"
+#include "os/os.h"
+#include "os/os_io.h"
+
+enum { OP_READ, OP_WRITE, OP_READV, OP_WRITEV };
+
+/* One read or write call, as given by the caller. */
+struct req {
+    int op;
+    int fd;
+    struct iovec one; /* OP_READ / OP_WRITE: the buffer. */
+    const struct iovec *iov;
+    int iovcnt;
+};
+
+static bool req_writes(const struct req *q) {
+    return q->op == OP_WRITE || q->op == OP_WRITEV;
+}
+
+static size_t req_len(const struct req *q) {
+    size_t len = 0;
+    for (int i = 0; i < q->iovcnt; i++) {
+        len += q->iov[i].iov_len;
+    }
+    return len;
+}
+
+/* The system call; sock: use send/sendmsg with MSG_NOSIGNAL. */
+static ssize_t sys(const struct req *q, bool sock) {
+    switch (q->op) {
+    case OP_READ:
+        return jg__os_read(q->fd, q->one.iov_base, q->one.iov_len);
+    case OP_WRITE:
+        return sock ? jg__os_send(q->fd, q->one.iov_base, q->one.iov_len)
+                    : jg__os_write(q->fd, q->one.iov_base, q->one.iov_len);
+    case OP_READV:
+        return jg__os_readv(q->fd, q->iov, q->iovcnt);
+    default:
+        return sock ? jg__os_sendv(q->fd, q->iov, q->iovcnt)
+                    : jg__os_writev(q->fd, q->iov, q->iovcnt);
+    }
+}
+
+static int check_deadline(int64_t deadline) {
+    return deadline < 0 && deadline != JG_FOREVER ? -EINVAL : 0;
+}
+
+/* ---- outside the runtime: the blocking calls ---- */
+
+/* Wait with poll(2) until fd has `events` (POLLIN/POLLOUT) or deadline. */
+static int poll_until(int fd, short events, int64_t deadline) {
+    int rc = jg__os_poll1(fd, events, deadline);
+    return rc == 0 ? -ETIMEDOUT : rc;
+}
+
+static ssize_t io_outside(const struct req *q, int64_t deadline) {
+    short pev = req_writes(q) ? POLLOUT : POLLIN;
+    bool sock = req_writes(q);
+    for (;;) {
+        if (deadline != JG_FOREVER) {
+            int rc = poll_until(q->fd, pev, deadline);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+        ssize_t n = sys(q, sock);
+        if (n == -ENOTSOCK && sock) {
+            sock = false; /* A pipe or file: plain write(2). */
+            n = sys(q, false);
+        }
+        if (n != -EAGAIN) {
+            return n;
+        }
+        if (deadline == JG_FOREVER) {
+            int rc = poll_until(q->fd, pev, JG_FOREVER);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+    }
+}
+
+/* ---- inside a task ---- */
+
+/* The record of fd and its kind, learnt on first use. */
+static int lookup(struct jg__reactor *r, int fd, struct jg__fdrec **rec,
+                  uint32_t *gen) {
+    *rec = jg__fd_rec(r, fd);
+    if (*rec == NULL) {
+        return -ENOMEM;
+    }
+    *gen = atomic_load_explicit(&(*rec)->gen, memory_order_relaxed);
+    int kind = atomic_load_explicit(&(*rec)->kind, memory_order_relaxed);
+    if (kind == JG__FD_UNKNOWN) {
+        kind = jg__fd_kind(r, fd, *rec, *gen);
+    }
+    return kind;
+}
+
+/* A regular-file job on the blocking pool. */
+static void *file_job(void *arg) {
+    struct jg__op *op = arg;
+    const struct jg__fileop *f = &op->file;
+    op->res = f->write ? jg__os_writev(f->fd, f->iov, f->iovcnt)
+                       : jg__os_readv(f->fd, f->iov, f->iovcnt);
+    return NULL;
+}
+
+/* Regular files: io_uring, or the blocking pool. Not interruptible once
+ * started, so cancellation and the deadline are checked before. */
+static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
+                       const struct req *q, int64_t deadline) {
+    if (deadline != JG_FOREVER && deadline <= jg__os_now()) {
+        return -ETIMEDOUT;
+    }
+    uint64_t seq = jg__park_prepare(self, true);
+    if (seq == 0) {
+        return -ECANCELED;
+    }
+    jg__park_abandon(self, seq);
+    struct jg__op *op = jg__op_new(self);
+    if (op == NULL) {
+        return -ENOMEM;
+    }
+    op->file = (struct jg__fileop){q->fd, req_writes(q), q->iov, q->iovcnt};
+    int rc;
+    bool ring = r->poller.ops->caps & JG__POLLER_ASYNC_FILE;
+    if (ring) {
+        /* The ring's completion is reaped by whoever polls: count it. */
+        atomic_fetch_add_explicit(&r->rt->io_waiting, 1,
+                                  memory_order_relaxed);
+        rc = r->poller.ops->file(&r->poller, &op->file);
+    } else {
+        op->fn = file_job;
+        op->arg = op;
+        rc = jg__bpool_submit(&r->pool, op);
+    }
+    if (rc == 0) {
+        jg__op_wait(self, op);
+        rc = (int)0;
+    }
+    if (ring) {
+        atomic_fetch_sub_explicit(&r->rt->io_waiting, 1,
+                                  memory_order_relaxed);
+    }
+    if (rc < 0) {
+        jg__free(op, sizeof(*op));
+        return rc;
+    }
+    ssize_t n = op->res;
+    jg__op_unref(op);
+    return n;
+}
+
+static ssize_t io_inside(struct jg_task *self, const struct req *q,
+                         int64_t deadline) {
+    struct jg__reactor *r = self->rt->reactor;
+    struct jg__fdrec *rec;
+    uint32_t gen;
+    int kind = lookup(r, q->fd, &rec, &gen);
+    if (kind < 0) {
+        return kind;
+    }
+    if (kind == JG__FD_FILE) {
+        return io_file(self, r, q, deadline);
+    }
+    bool sock = kind == JG__FD_STREAM || kind == JG__FD_SOCK;
+    bool stream = kind == JG__FD_STREAM || kind == JG__FD_PIPE;
+    int dir = req_writes(q) ? 1 : 0;
+    uint8_t ev = req_writes(q) ? JG_WRITABLE : JG_READABLE;
+    bool may_skip = stream;
+    for (;;) {
+        bool armed = atomic_load_explicit(&rec->armed, memory_order_relaxed);
+        uint8_t ready = atomic_load_explicit(&rec->ready,
+                                             memory_order_relaxed);
+        if (!(may_skip && armed && !(ready & ev) &&
+              atomic_load_explicit(&rec->short_io[dir],
+                                   memory_order_relaxed) &&
+              !atomic_load_explicit(&rec->hup, memory_order_relaxed))) {
+            if (ready & ev) {
+                /* Before the attempt: an edge after it sets it again. */
+                atomic_fetch_and_explicit(&rec->ready, (uint8_t)~ev,
+                                          memory_order_relaxed);
+            }
+            ssize_t n = sys(q, sock && req_writes(q));
+            if (n != -EAGAIN) {
+                if (stream) {
+                    atomic_store_explicit(
+                        &rec->short_io[dir],
+                        armed && n > 0 && (size_t)n < req_len(q),
+                        memory_order_relaxed);
+                }
+                return n;
+            }
+        }
+        may_skip = false;
+        int rc = jg__fd_wait(self, r, q->fd, rec, gen, ev, deadline);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+}
+
+static ssize_t do_io(struct req *q, int64_t deadline) {
+    if (q->fd < 0) {
+        return -EBADF;
+    }
+    int rc = check_deadline(deadline);
+    if (rc < 0) {
+        return rc;
+    }
+    if (q->op == OP_READ || q->op == OP_WRITE) {
+        if (q->one.iov_base == NULL && q->one.iov_len > 0) {
+            return -EINVAL;
+        }
+        q->iov = &q->one;
+        q->iovcnt = 1;
+    } else if (q->iov == NULL || q->iovcnt <= 0 || q->iovcnt > IOV_MAX) {
+        return -EINVAL;
+    }
+    struct jg_task *self = jg__io_self();
+    return self != NULL ? io_inside(self, q, deadline)
+                        : io_outside(q, deadline);
+}
+
+ssize_t jg_read(int fd, void *buf, size_t n, int64_t deadline) {
+    struct req q = {.op = OP_READ, .fd = fd, .one = {buf, n}};
+    return do_io(&q, deadline);
+}
+
+ssize_t jg_write(int fd, const void *buf, size_t n, int64_t deadline) {
+    struct req q = {.op = OP_WRITE, .fd = fd, .one = {(void *)buf, n}};
+    return do_io(&q, deadline);
+}
+
+ssize_t jg_readv(int fd, const struct iovec *iov, int iovcnt,
+                 int64_t deadline) {
+    struct req q = {.op = OP_READV, .fd = fd, .iov = iov, .iovcnt = iovcnt};
+    return do_io(&q, deadline);
+}
+
+ssize_t jg_writev(int fd, const struct iovec *iov, int iovcnt,
+                  int64_t deadline) {
+    struct req q = {.op = OP_WRITEV, .fd = fd, .iov = iov, .iovcnt = iovcnt};
+    return do_io(&q, deadline);
+}
+
+/* ---- waiting, accepting, connecting ---- */
+
+int jg_wait_fd(int fd, int events, int64_t deadline) {
+    if (fd < 0 || events <= 0 || (events & ~(JG_READABLE | JG_WRITABLE)) ||
+        check_deadline(deadline) < 0) {
+        return -EINVAL;
+    }
+    short pev = (short)((events & JG_READABLE ? POLLIN : 0) |
+                        (events & JG_WRITABLE ? POLLOUT : 0));
+    struct jg_task *self = jg__io_self();
+    if (self == NULL) {
+        int rc = poll_until(fd, pev, deadline);
+        if (rc < 0) {
+            return rc;
+        }
+        int got = 0;
+        /* Errors and hang-ups count as both, as in the poller. */
+        if (rc & (POLLIN | POLLHUP | POLLERR)) {
+            got |= JG_READABLE;
+        }
+        if (rc & (POLLOUT | POLLHUP | POLLERR)) {
+            got |= JG_WRITABLE;
+        }
+        return (got & events) ? (got & events) : events;
+    }
+    struct jg__reactor *r = self->rt->reactor;
+    struct jg__fdrec *rec;
+    uint32_t gen;
+    int kind = lookup(r, fd, &rec, &gen);
+    if (kind < 0) {
+        return kind;
+    }
+    if (kind == JG__FD_FILE) {
+        return events; /* Regular files are always ready, as in poll(2). */
+    }
+    /* The record keeps edges, not levels: look at the level first, after
+     * clearing the bits (an edge after the look sets them again). */
+    atomic_fetch_and_explicit(&rec->ready, (uint8_t)~events,
+                              memory_order_relaxed);
+    int rc = jg__os_poll1(fd, pev, 0);
+    if (rc < 0) {
+        return rc;
+    }
+    int got = ((rc & (POLLIN | POLLHUP | POLLERR)) ? JG_READABLE : 0) |
+              ((rc & (POLLOUT | POLLHUP | POLLERR)) ? JG_WRITABLE : 0);
+    if (got & events) {
+        return got & events;
+    }
+    return jg__fd_wait(self, r, fd, rec, gen, events, deadline);
+}
+
+int jg_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
+              int64_t deadline) {
+    if (lfd < 0) {
+        return -EBADF;
+    }
+    int rc = check_deadline(deadline);
+    if (rc < 0) {
+        return rc;
+    }
+    struct jg_task *self = jg__io_self();
+    if (self == NULL) {
+        for (;;) {
+            if (deadline != JG_FOREVER &&
+                (rc = poll_until(lfd, POLLIN, deadline)) < 0) {
+                return rc;
+            }
+            int fd = jg__os_accept(lfd, addr, addrlen);
+            if (fd != -EAGAIN) {
+                return fd;
+            }
+            if (deadline == JG_FOREVER &&
+                (rc = poll_until(lfd, POLLIN, JG_FOREVER)) < 0) {
+                return rc;
+            }
+        }
+    }
+    struct jg__reactor *r = self->rt->reactor;
+    struct jg__fdrec *rec;
+    uint32_t gen;
+    int kind = lookup(r, lfd, &rec, &gen);
+    if (kind < 0) {
+        return kind;
+    }
+    for (;;) {
+        atomic_fetch_and_explicit(&rec->ready, (uint8_t)~JG_READABLE,
+                                  memory_order_relaxed);
+        int fd = jg__os_accept(lfd, addr, addrlen);
+        if (fd >= 0) {
+            jg__fd_fresh(r, fd, kind == JG__FD_STREAM ? JG__FD_STREAM
+                                                      : JG__FD_SOCK);
+            return fd;
+        }
+        if (fd != -EAGAIN) {
+            return fd;
+        }
+        rc = jg__fd_wait(self, r, lfd, rec, gen, JG_READABLE, deadline);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+}
+
+int jg_connect(int fd, const struct sockaddr *addr, socklen_t len,
+               int64_t deadline) {
+    if (fd < 0) {
+        return -EBADF;
+    }
+    if (addr == NULL) {
+        return -EINVAL;
+    }
+    int rc = check_deadline(deadline);
+    if (rc < 0) {
+        return rc;
+    }
+    struct jg_task *self = jg__io_self();
+    struct jg__reactor *r = NULL;
+    struct jg__fdrec *rec = NULL;
+    uint32_t gen = 0;
+    if (self != NULL) {
+        r = self->rt->reactor;
+        int kind = lookup(r, fd, &rec, &gen);
+        if (kind < 0) {
+            return kind;
+        }
+        atomic_fetch_and_explicit(&rec->ready, (uint8_t)~JG_WRITABLE,
+                                  memory_order_relaxed);
+    }
+    rc = jg__os_connect(fd, addr, len);
+    if (rc != -EINPROGRESS) {
+        return rc;
+    }
+    rc = self != NULL
+             ? jg__fd_wait(self, r, fd, rec, gen, JG_WRITABLE, deadline)
+             : poll_until(fd, POLLOUT, deadline);
+    if (rc < 0) {
+        return rc;
+    }
+    return jg__os_sock_error(fd);
+}
+
+int jg_socket(int domain, int type, int protocol) {
+    int fd = jg__os_socket(domain, type, protocol);
+    struct jg_task *self = jg__io_self();
+    if (fd >= 0 && self != NULL) {
+        int t = type & 0xf; /* Without SOCK_NONBLOCK / SOCK_CLOEXEC. */
+        jg__fd_fresh(self->rt->reactor, fd,
+                     t == SOCK_STREAM ? JG__FD_STREAM : JG__FD_SOCK);
+    }
+    return fd;
+}
+
+int jg_close(int fd) {
+    if (fd < 0) {
+        return -EBADF;
+    }
+    struct jg_task *self = jg__io_self();
+    return self != NULL ? jg__fd_close(self->rt->reactor, fd)
+                        : jg__os_close(fd);
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * poll_uring.c - the io_uring backend of the poller contract (poller.h),
+ * through liburing.
+ *
+ * One ring per runtime, used the way the epoll backend uses its epoll fd:
+ * arm() posts one multishot POLL_ADD per fd (readable|writable|hang-up),
+ * which stays until disarm() posts a POLL_REMOVE, so waiting for data
+ * costs no submission at all; regular-file reads and writes are READV /
+ * WRITEV requests at the file position (offset -1). Submission queue
+ * entries are written under `lock` by any worker; the completion queue is
+ * read only by the worker holding the reactor's claim.
+ *
+ * Batching: with one worker (the single-threaded event loop) nothing is
+ * submitted eagerly: arms, removes and file requests queue up and go to
+ * the kernel with the next wait, in the same io_uring_enter that reaps
+ * completions; the ring is then set up SINGLE_ISSUER | DEFER_TASKRUN, so
+ * completions are processed only when that worker asks for them (no
+ * interrupts while it runs tasks). With several workers each submission
+ * is made at once (another worker may be blocked in the ring and would
+ * not see it), and the default task-work mode is kept: a poll armed by
+ * worker A may complete while B waits in the ring, and only the default
+ * mode lets the kernel run A's task work without A entering the ring.
+ *
+ * Why readiness (POLL_ADD) and not recv/send requests: a recv request
+ * that completes after its task timed out or was cancelled has consumed
+ * data that nobody will see; readiness never loses data, keeps the
+ * fast path (try the system call first) identical to epoll, and needs no
+ * buffers owned by the kernel. wake() writes to an eventfd that has its
+ * own multishot poll in the ring.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/common.h"
+#include "io/poller.h"
+#include "juggle/io.h"
+#include "os/os.h"
+#include "os/os_io.h"
+
+#include <liburing.h>
+
+#define WAKE_TAG ((uint64_t)0)
+#define IGNORE_TAG ((uint64_t)1) /* Completions nobody waits for. */
+#define ENTRIES 1024             /* Submission queue size (a power of 2). */
+#define POLL_MASK (POLLIN | POLLOUT | POLLRDHUP)
+
+struct ur {
+    struct io_uring ring;
+    pthread_mutex_t lock; /* Submission side. */
+    int evfd;
+    bool eager;           /* Submit every entry at once (several workers). */
+    bool rearm_wake;      /* Claim holder: the eventfd poll ended. */
+};
+
+/* An entry to fill; lock held. Flushes the queue when it is full. */
+static struct io_uring_sqe *get_sqe(struct ur *u) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    while (sqe == NULL) {
+        io_uring_submit(&u->ring);
+        sqe = io_uring_get_sqe(&u->ring);
+    }
+    return sqe;
+}
+
+/* After filling entries; lock held. */
+static int flush(struct ur *u) {
+    if (!u->eager) {
+        return 0; /* The next wait submits it. */
+    }
+    int rc = io_uring_submit(&u->ring);
+    return rc < 0 ? rc : 0;
+}
+
+static void arm_wake(struct ur *u) {
+    struct io_uring_sqe *sqe = get_sqe(u);
+    io_uring_prep_poll_multishot(sqe, u->evfd, POLLIN);
+    io_uring_sqe_set_data64(sqe, WAKE_TAG);
+}
+
+static int ur_setup(struct ur *u, int nworkers) {
+    int rc = -EINVAL;
+    if (nworkers == 1) {
+        /* Linux 6.1+; older kernels say EINVAL and get the default. */
+        struct io_uring_params pr = {
+            .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN};
+        rc = io_uring_queue_init_params(ENTRIES, &u->ring, &pr);
+    }
+    if (rc < 0) {
+        rc = io_uring_queue_init(ENTRIES, &u->ring, 0);
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    /* The probe: timeouts without a timeout entry (5.11), and the
+     * operations used here. */
+    struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
+    bool ok = (u->ring.features & IORING_FEAT_EXT_ARG) && probe != NULL &&
+              io_uring_opcode_supported(probe, IORING_OP_POLL_ADD) &&
+              io_uring_opcode_supported(probe, IORING_OP_POLL_REMOVE) &&
+              io_uring_opcode_supported(probe, IORING_OP_READV) &&
+              io_uring_opcode_supported(probe, IORING_OP_WRITEV);
+    if (probe != NULL) {
+        io_uring_free_probe(probe);
+    }
+    if (!ok) {
+        io_uring_queue_exit(&u->ring);
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
+static int ur_open(struct jg__poller *p, int nworkers) {
+    struct ur *u = jg__calloc(1, sizeof(*u));
+    if (u == NULL) {
+        return -ENOMEM;
+    }
+    int rc = ur_setup(u, nworkers);
+    if (rc < 0) {
+        goto undo_alloc;
+    }
+    rc = u->evfd = jg__os_eventfd();
+    if (rc < 0) {
+        goto undo_ring;
+    }
+    pthread_mutex_init(&u->lock, NULL);
+    u->eager = nworkers > 1;
+    /* Multishot poll (5.13) is checked by use: the first submission. */
+    arm_wake(u);
+    rc = io_uring_submit(&u->ring);
+    if (rc < 0) {
+        goto undo_evfd;
+    }
+    p->impl = u;
+    return 0;
+
+undo_evfd:
+    pthread_mutex_destroy(&u->lock);
+    jg__os_close(u->evfd);
+undo_ring:
+    io_uring_queue_exit(&u->ring);
+undo_alloc:
+    jg__free(u, sizeof(*u));
+    return rc;
+}
+
+static void ur_close(struct jg__poller *p) {
+    struct ur *u = p->impl;
+    io_uring_queue_exit(&u->ring); /* Cancels the polls still armed. */
+    jg__os_close(u->evfd);
+    pthread_mutex_destroy(&u->lock);
+    jg__free(u, sizeof(*u));
+}
+
+static int ur_arm(struct jg__poller *p, int fd, uint64_t tag) {
+    struct ur *u = p->impl;
+    pthread_mutex_lock(&u->lock);
+    struct io_uring_sqe *sqe = get_sqe(u);
+    io_uring_prep_poll_multishot(sqe, fd, POLL_MASK);
+    io_uring_sqe_set_data64(sqe, tag);
+    int rc = flush(u);
+    pthread_mutex_unlock(&u->lock);
+    return rc;
+}
+
+static void ur_disarm(struct jg__poller *p, int fd, uint64_t tag) {
+    (void)fd;
+    struct ur *u = p->impl;
+    pthread_mutex_lock(&u->lock);
+    struct io_uring_sqe *sqe = get_sqe(u);
+    io_uring_prep_poll_remove(sqe, tag);
+    io_uring_sqe_set_data64(sqe, IGNORE_TAG);
+    /* The poll holds a reference to the file: until the remove reaches
+     * the kernel, close(2) does not release the socket. */
+    flush(u);
+    pthread_mutex_unlock(&u->lock);
+}
+
+static int ur_file(struct jg__poller *p, struct jg__fileop *op) {
+    struct ur *u = p->impl;
+    pthread_mutex_lock(&u->lock);
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (op->write) {
+        io_uring_prep_writev(sqe, op->fd, op->iov, (unsigned)op->iovcnt,
+                             (uint64_t)-1);
+    } else {
+        io_uring_prep_readv(sqe, op->fd, op->iov, (unsigned)op->iovcnt,
+                            (uint64_t)-1);
+    }
+    io_uring_sqe_set_data(sqe, op);
+    int rc = flush(u);
+    pthread_mutex_unlock(&u->lock);
+    return rc;
+}
+
+/* Turn one completion into an event; false if it is not one. */
+static bool convert(struct ur *u, const struct io_uring_cqe *cqe,
+                    struct jg__pevent *e) {
+    uint64_t tag = io_uring_cqe_get_data64(cqe);
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (tag == WAKE_TAG) {
+        u->rearm_wake |= !more;
+        return false;
+    }
+    if (tag == IGNORE_TAG) {
+        return false;
+    }
+    if (!(tag & JG__TAG_FD)) {
+        *e = (struct jg__pevent){.tag = tag, .res = cqe->res};
+        return true;
+    }
+    int32_t res = 0;
+    if (cqe->res > 0) {
+        unsigned m = (unsigned)cqe->res;
+        if (m & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) {
+            res |= JG_READABLE;
+        }
+        if (m & (POLLOUT | POLLHUP | POLLERR)) {
+            res |= JG_WRITABLE;
+        }
+        if (m & (POLLRDHUP | POLLHUP | POLLERR)) {
+            res |= JG__POLL_HUP;
+        }
+    }
+    *e = (struct jg__pevent){.tag = tag, .res = res,
+                             .flags = more ? 0 : JG__PEV_ENDED};
+    return true;
+}
+
+/* Submit what is queued and wait for one completion until deadline. */
+static void enter(struct ur *u, int64_t deadline) {
+    struct __kernel_timespec ts, *tsp = NULL;
+    if (deadline > 0) {
+        int64_t left = deadline - jg__os_now();
+        if (left < 0) {
+            left = 0;
+        }
+        ts.tv_sec = left / 1000000000;
+        ts.tv_nsec = left % 1000000000;
+        tsp = &ts;
+    }
+    struct io_uring_cqe *cqe;
+    if (!u->eager) {
+        /* One worker: nobody else submits, so one system call does it
+         * all (the lock is uncontended). */
+        pthread_mutex_lock(&u->lock);
+        io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, tsp, NULL);
+        pthread_mutex_unlock(&u->lock);
+        return;
+    }
+    pthread_mutex_lock(&u->lock);
+    if (io_uring_sq_ready(&u->ring) > 0) {
+        io_uring_submit(&u->ring);
+    }
+    pthread_mutex_unlock(&u->lock);
+    /* With IORING_FEAT_EXT_ARG this only waits: no submission entry. */
+    io_uring_wait_cqes(&u->ring, &cqe, 1, tsp, NULL);
+}
+
+static int ur_wait(struct jg__poller *p, struct jg__pevent *out, int cap,
+                   int64_t deadline) {
+    struct ur *u = p->impl;
+    if (deadline != 0) {
+        if (io_uring_cq_ready(&u->ring) == 0) {
+            enter(u, deadline);
+        }
+    } else {
+        pthread_mutex_lock(&u->lock);
+        bool pending = io_uring_sq_ready(&u->ring) > 0;
+        if (pending) {
+            io_uring_submit(&u->ring);
+        }
+        pthread_mutex_unlock(&u->lock);
+        /* Deferred task work, and completions that overflowed the
+         * queue, come only when we ask. */
+        if (!pending && (IO_URING_READ_ONCE(*u->ring.sq.kflags) &
+                         (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
+            io_uring_get_events(&u->ring);
+        }
+    }
+    int k = 0;
+    unsigned seen = 0;
+    struct io_uring_cqe *cqe;
+    unsigned head;
+    io_uring_for_each_cqe(&u->ring, head, cqe) {
+        if (k == cap) {
+            break;
+        }
+        seen++;
+        if (convert(u, cqe, &out[k])) {
+            k++;
+        }
+    }
+    io_uring_cq_advance(&u->ring, seen);
+    if (u->rearm_wake) {
+        u->rearm_wake = false;
+        pthread_mutex_lock(&u->lock);
+        arm_wake(u);
+        io_uring_submit(&u->ring);
+        pthread_mutex_unlock(&u->lock);
+    }
+    return k;
+}
+
+static void ur_wake(struct jg__poller *p) {
+    struct ur *u = p->impl;
+    jg__os_eventfd_signal(u->evfd);
+}
+
+const struct jg__poller_ops jg__poller_uring = {
+    .name = "uring",
+    .caps = JG__POLLER_ASYNC_FILE,
+    .open = ur_open,
+    .close = ur_close,
+    .arm = ur_arm,
+    .disarm = ur_disarm,
+    .file = ur_file,
+    .wait = ur_wait,
+    .wake = ur_wake,
+};

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reactor.h - the I/O layer's internals, shared by reactor.c (fd records,
+ * the poller claim, dispatch, the scheduler hooks), blocking.c (the
+ * blocking pool) and io.c (the public calls). Design: docs/design/io.md.
+ */
+#ifndef JG_IO_REACTOR_H
+#define JG_IO_REACTOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/sched.h"
+#include "io/poller.h"
+
+/* What an fd is, learnt once per fd (jg__fdrec.kind). */
+enum {
+    JG__FD_UNKNOWN = 0,
+    JG__FD_FILE,   /* Regular file: never "would block". */
+    JG__FD_STREAM, /* SOCK_STREAM socket. */
+    JG__FD_SOCK,   /* Another socket (datagram, seqpacket). */
+    JG__FD_PIPE,   /* FIFO: a stream, but not a socket. */
+    JG__FD_OTHER,  /* Anything else pollable (eventfd, tty, ...). */
+};
+
+/* A task waiting on one direction of an fd. */
+struct jg__fdwaiter {
+    struct jg_task *task; /* NULL: nobody. */
+    uint64_t seq;
+};
+
+/*
+ * The record of one fd number, in a table indexed by fd. Fields marked
+ * "lock" are protected by the record's striped lock (jg__fd_lock); the
+ * atomics are also read without it, as their comments say.
+ */
+struct jg__fdrec {
+    /* Bumped (lock) by jg_close() and when a new fd takes the number; an
+     * operation that started under another generation gets -EBADF, and
+     * poller events tagged with another one are ignored. 31 bits. */
+    _Atomic uint32_t gen;
+    _Atomic uint8_t kind;  /* JG__FD_*; set once per generation (lock). */
+    _Atomic uint8_t armed; /* Watched by the poller (set under lock). */
+    /* Readiness seen with nobody waiting (JG_READABLE|JG_WRITABLE): set
+     * by dispatch (lock), cleared by an operation before its system call
+     * (any time) or when a waiter takes it (lock). */
+    _Atomic uint8_t ready;
+    /* Per direction, the last read / write was short on an armed stream:
+     * the fd is drained / full, so the next attempt waits without trying
+     * the system call first unless `ready` says otherwise. Written only
+     * by the task operating in that direction. */
+    _Atomic uint8_t short_io[2];
+    /* The poller saw a hang-up or error (set under lock, sticky for the
+     * generation): end of file is a level, not an edge, so skipping
+     * attempts after short ones would miss it. */
+    _Atomic uint8_t hup;
+    struct jg__fdwaiter waiter[2]; /* [0] reader, [1] writer (lock). */
+};
+
+/* A request that completes elsewhere (blocking pool thread, io_uring)
+ * and wakes its task: jg_blocking() and regular-file I/O. Heap-allocated,
+ * with one reference for the task and one for the completer, because a
+ * non-cancellable wait can still be woken early by jg_cancel() and must
+ * then publish a new seq (see jg__op_wait). */
+struct jg__op {
+    struct jg__fileop file; /* First: its address is the io_uring tag. */
+    _Atomic uint32_t refs;
+    _Atomic uint32_t done;
+    _Atomic uint64_t seq;   /* The task's current wait. */
+    struct jg_task *task;
+    jg_task_fn fn;          /* Pool: what to run (file ops: see io.c). */
+    void *arg;
+    void *result;           /* Pool: fn's return value. */
+    ssize_t res;            /* File ops: the system call's result. */
+    struct jg__op *next;    /* Pool queue link. */
+};
+
+struct jg__bpool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct jg__op *head, *tail; /* Queued jobs (lock). */
+    int queued, nidle, nthreads, max; /* (lock) */
+    bool stop;                  /* (lock) */
+    pthread_t *threads;         /* max slots; nthreads used (lock). */
+};
+
+#define JG__FD_CHUNK 1024 /* Records per lazily allocated chunk. */
+#define JG__FD_LOCKS 64   /* Striped record locks. */
+#define JG__EVENTS 256    /* Events gathered per poll. */
+
+struct jg__reactor {
+    struct jg__poller poller;
+    struct jg__runtime *rt;
+    _Atomic(struct jg__fdrec *) *chunks; /* nchunks, set once each (CAS). */
+    int nchunks;
+    pthread_mutex_t locks[JG__FD_LOCKS];
+    /* 1 while a worker polls or blocks in the poller; the events below
+     * belong to it. */
+    _Atomic int claim;
+    int nev;
+    struct jg__pevent evs[JG__EVENTS];
+    struct jg__bpool pool;
+};
+
+/* The record of fd (allocating its chunk), or NULL when fd is beyond the
+ * table (-EMFILE territory). fd >= 0. */
+struct jg__fdrec *jg__fd_rec(struct jg__reactor *r, int fd);
+
+static inline pthread_mutex_t *jg__fd_lock(struct jg__reactor *r, int fd) {
+    return &r->locks[(unsigned)fd % JG__FD_LOCKS];
+}
+
+/* A new fd of kind `kind` took number fd: reset its record. */
+void jg__fd_fresh(struct jg__reactor *r, int fd, int kind);
+
+/* Learn the kind of fd (and make it non-blocking unless a regular file);
+ * returns JG__FD_* or -errno. */
+int jg__fd_kind(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
+                uint32_t gen);
+
+/* Wait until fd is ready for `events`; > 0: ready events, else -errno. */
+int jg__fd_wait(struct jg_task *self, struct jg__reactor *r, int fd,
+                struct jg__fdrec *rec, uint32_t gen, int events,
+                int64_t deadline);
+
+/* jg_close() inside the runtime: wake waiters, disarm, close. */
+int jg__fd_close(struct jg__reactor *r, int fd);
+
+/* Ops: allocate (refs 2, task = self), wait for completion (not
+ * cancellable), complete (completer side), drop a reference. */
+struct jg__op *jg__op_new(struct jg_task *self);
+void jg__op_wait(struct jg_task *self, struct jg__op *op);
+void jg__op_complete(struct jg__op *op);
+void jg__op_unref(struct jg__op *op);
+
+/* Blocking pool (blocking.c). */
+int jg__bpool_init(struct jg__bpool *p, int max);
+void jg__bpool_fini(struct jg__bpool *p);
+/* Queue op (op->fn set); returns 0, or -EAGAIN when no thread exists and
+ * none can start. */
+int jg__bpool_submit(struct jg__bpool *p, struct jg__op *op);
+
+/* The calling task and its reactor, or NULL outside a task. */
+static inline struct jg_task *jg__io_self(void) {
+    struct jg__worker *w = jg__worker_self();
+    return w != NULL ? w->current : NULL;
+}
+
+#endif /* JG_IO_REACTOR_H */

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_io_more.c - regular files (io_uring or the blocking pool),
+ * jg_blocking, fd exhaustion in an accept loop, 10,000 concurrent
+ * connections, and a ping-pong stress across workers. Run once per poller
+ * (tests/CMakeLists.txt).
+ */
+#include <semaphore.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "io_helpers.h"
+
+/* ---- regular files ---- */
+
+static void *file_main(void *arg) {
+    (void)arg;
+    check_poller();
+    char path[] = "/tmp/juggle-io-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    unlink(path);
+    size_t len = 1 << 20;
+    unsigned char *buf = malloc(len), *back = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = (unsigned char)(i * 13);
+    }
+    cr_assert_eq(write_all(fd, buf, len, JG_FOREVER), (ssize_t)len);
+    struct iovec iov[2] = {{buf, 10}, {buf + 10, 20}};
+    cr_assert_eq(jg_writev(fd, iov, 2, JG_FOREVER), 30);
+    cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+    cr_assert_eq(read_all(fd, back, len, JG_FOREVER), (ssize_t)len);
+    cr_assert_eq(memcmp(buf, back, len), 0);
+    char tail[64];
+    struct iovec in[1] = {{tail, sizeof(tail)}};
+    cr_assert_eq(jg_readv(fd, in, 1, JG_FOREVER), 30);
+    cr_assert_eq(memcmp(tail, buf, 30), 0);
+    cr_assert_eq(jg_read(fd, tail, sizeof(tail), JG_FOREVER), 0, "EOF");
+    cr_assert_eq(jg_wait_fd(fd, JG_READABLE, JG_FOREVER), JG_READABLE);
+    /* Cancellation and the deadline are checked before the I/O. */
+    cr_assert_eq(jg_read(fd, tail, 1, jg_now() - 1), -ETIMEDOUT);
+    cr_assert_eq(jg_cancel(jg_self()), 0);
+    cr_assert_eq(jg_read(fd, tail, 1, JG_FOREVER), -ECANCELED);
+    cr_assert_eq(jg_close(fd), 0);
+    cr_assert_eq(jg_read(fd, tail, 1, JG_FOREVER), -EBADF);
+    free(buf);
+    free(back);
+    return NULL;
+}
+
+Test(io_more, regular_files_read_and_write_in_tasks) {
+    run_on(file_main, NULL, 1);
+    run_on(file_main, NULL, 2);
+}
+
+/* ---- jg_blocking ---- */
+
+static void *wait_sem(void *arg) {
+    sem_wait(arg); /* Blocks its thread until a task posts. */
+    return (void *)42;
+}
+
+struct poster {
+    sem_t *sem;
+    int ticks;
+};
+
+static void *poster(void *arg) {
+    struct poster *p = arg;
+    /* These run while the other task's function blocks its pool thread:
+     * on one worker, they could not if the worker were blocked. */
+    for (int i = 0; i < 100; i++) {
+        p->ticks++;
+        jg_yield();
+    }
+    sem_post(p->sem);
+    return NULL;
+}
+
+static void *blocking_main(void *arg) {
+    (void)arg;
+    check_poller();
+    sem_t sem;
+    sem_init(&sem, 0, 0);
+    struct poster p = {&sem, 0};
+    jg_task *t;
+    jg_spawn(&t, poster, &p, NULL);
+    void *res = NULL;
+    cr_assert_eq(jg_blocking(wait_sem, &sem, &res), 0);
+    cr_assert_eq(res, (void *)42);
+    cr_assert_eq(p.ticks, 100);
+    jg_join(t, NULL);
+    cr_assert_eq(jg_blocking(NULL, NULL, NULL), -EINVAL);
+    /* Many at once, more than the pool has threads. */
+    sem_destroy(&sem);
+    return NULL;
+}
+
+static void *ident(void *arg) {
+    return arg;
+}
+
+static void *many_blocking(void *arg) {
+    void *res = NULL;
+    cr_assert_eq(jg_blocking(ident, arg, &res), 0);
+    cr_assert_eq(res, arg);
+    return NULL;
+}
+
+static void *blocking_many_main(void *arg) {
+    (void)arg;
+    jg_task *t[200];
+    for (intptr_t i = 0; i < 200; i++) {
+        jg_spawn(&t[i], many_blocking, (void *)(i + 1), NULL);
+    }
+    jg_gather(t, 200, NULL);
+    return NULL;
+}
+
+Test(io_more, blocking_pool_leaves_the_worker_free) {
+    run_on(blocking_main, NULL, 1);
+    run_opts(blocking_many_main, NULL,
+             (jg_run_opts){.workers = 2, .blocking_threads = 3});
+    void *res = NULL;
+    cr_assert_eq(jg_blocking(ident, (void *)7, &res), 0, "outside");
+    cr_assert_eq(res, (void *)7);
+}
+
+/* ---- fd exhaustion ---- */
+
+#define EMFILE_CONNS 60
+
+static void client_connects(struct sockaddr_in addr, int n) {
+    int fds[EMFILE_CONNS];
+    for (int i = 0; i < n; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(fds[i], (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+            write(fds[i], "x", 1) != 1) {
+            _exit(2);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        char c;
+        if (read(fds[i], &c, 1) != 0) { /* Until the server closes it. */
+            _exit(3);
+        }
+        close(fds[i]);
+    }
+    _exit(0);
+}
+
+struct emfile {
+    int lfd;
+    int served, emfile, calls;
+};
+
+static void *emfile_main(void *arg) {
+    struct emfile *e = arg;
+    check_poller();
+    int held[EMFILE_CONNS], nheld = 0;
+    while (e->served < EMFILE_CONNS) {
+        e->calls++;
+        int fd = jg_accept(e->lfd, NULL, NULL, jg_now() + JG_SEC(60));
+        if (fd == -EMFILE) {
+            /* The server's answer to exhaustion: free some, back off. */
+            e->emfile++;
+            for (int i = 0; i < nheld; i++) {
+                jg_close(held[i]);
+            }
+            nheld = 0;
+            jg_sleep(JG_MS(1));
+            continue;
+        }
+        cr_assert_geq(fd, 0, "accept: %s", jg_strerror(fd));
+        char c;
+        cr_assert_eq(jg_read(fd, &c, 1, JG_FOREVER), 1);
+        held[nheld++] = fd;
+        e->served++;
+    }
+    for (int i = 0; i < nheld; i++) {
+        jg_close(held[i]);
+    }
+    return NULL;
+}
+
+Test(io_more, accept_survives_fd_exhaustion_without_spinning) {
+    struct sockaddr_in addr;
+    struct emfile e = {0};
+    e.lfd = listen_loopback(&addr, 128);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        client_connects(addr, EMFILE_CONNS);
+    }
+    /* Room for the runtime's own fds and about 20 connections. */
+    int probe = dup(0);
+    close(probe);
+    struct rlimit old, rl;
+    getrlimit(RLIMIT_NOFILE, &old);
+    rl = old;
+    rl.rlim_cur = (rlim_t)probe + 24;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    run_on(emfile_main, &e, 1);
+    setrlimit(RLIMIT_NOFILE, &old);
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client %x",
+              status);
+    cr_assert_eq(e.served, EMFILE_CONNS);
+    cr_assert_gt(e.emfile, 0, "never ran out of fds");
+    /* Each EMFILE frees every held fd, so it cannot repeat back to back
+     * many times: no busy loop. */
+    cr_assert_leq(e.emfile, EMFILE_CONNS, "%d EMFILEs", e.emfile);
+    close(e.lfd);
+}
+
+/* ---- 10,000 concurrent connections ---- */
+
+static int nconns(void) {
+    return (int)stress(10000);
+}
+
+static void *echo_conn(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    char buf[256];
+    for (;;) {
+        ssize_t n = jg_read(fd, buf, sizeof(buf), JG_FOREVER);
+        cr_assert_geq(n, 0, "server read: %s", jg_strerror((int)n));
+        if (n == 0) {
+            break;
+        }
+        cr_assert_eq(write_all(fd, buf, (size_t)n, JG_FOREVER), n);
+    }
+    jg_close(fd);
+    return NULL;
+}
+
+static void *server_main(void *arg) {
+    int lfd = *(int *)arg;
+    check_poller();
+    for (int i = 0; i < nconns(); i++) {
+        int fd = jg_accept(lfd, NULL, NULL, JG_FOREVER);
+        cr_assert_geq(fd, 0, "accept: %s", jg_strerror(fd));
+        cr_assert_eq(jg_spawn(NULL, echo_conn, (void *)(intptr_t)fd, NULL),
+                     0);
+    }
+    jg_close(lfd);
+    return NULL;
+}
+
+struct cconn {
+    int fd;
+    int id;
+};
+
+static void *client_conn(void *arg) {
+    struct cconn *c = arg;
+    char msg[64], back[64];
+    int len = snprintf(msg, sizeof(msg), "hello from %d", c->id);
+    for (int round = 0; round < 2; round++) {
+        if (write_all(c->fd, msg, (size_t)len, JG_FOREVER) != len ||
+            read_all(c->fd, back, (size_t)len, JG_FOREVER) != len ||
+            memcmp(msg, back, (size_t)len) != 0) {
+            _exit(4);
+        }
+    }
+    jg_close(c->fd);
+    return NULL;
+}
+
+static void *client_main(void *arg) {
+    struct sockaddr_in *addr = arg;
+    int n = nconns();
+    struct cconn *cs = calloc((size_t)n, sizeof(*cs));
+    /* Open them all first: every connection is open at once. */
+    for (int i = 0; i < n; i++) {
+        cs[i].id = i;
+        cs[i].fd = jg_socket(AF_INET, SOCK_STREAM, 0);
+        if (cs[i].fd < 0 ||
+            jg_connect(cs[i].fd, (struct sockaddr *)addr, sizeof(*addr),
+                       JG_FOREVER) != 0) {
+            _exit(5);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (jg_spawn(NULL, client_conn, &cs[i], NULL) != 0) {
+            _exit(6);
+        }
+    }
+    return cs;
+}
+
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+Test(io_more, ten_thousand_concurrent_connections_echo) {
+    raise_fd_limit();
+    struct sockaddr_in addr;
+    int lfd = listen_loopback(&addr, 4096);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *cs = NULL;
+        jg_run_opts o = {.workers = 1};
+        if (jg_run(client_main, &addr, &o, &cs) != 0) {
+            _exit(7);
+        }
+        free(cs);
+        _exit(0);
+    }
+    run_on(server_main, &lfd, 2);
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "client status %x", status);
+}
+
+/* ---- stress: ping-pong over socket pairs across workers ---- */
+
+struct pp {
+    int fd;
+    int rounds;
+    int serve;
+};
+
+static void *pinger(void *arg) {
+    struct pp *p = arg;
+    uint32_t v = 0;
+    for (int i = 0; i < p->rounds; i++) {
+        if (p->serve) {
+            cr_assert_eq(read_all(p->fd, &v, 4, JG_FOREVER), 4);
+            v++;
+            cr_assert_eq(write_all(p->fd, &v, 4, JG_FOREVER), 4);
+        } else {
+            cr_assert_eq(write_all(p->fd, &v, 4, JG_FOREVER), 4);
+            cr_assert_eq(read_all(p->fd, &v, 4, JG_FOREVER), 4);
+            cr_assert_eq(v, (uint32_t)i + 1);
+        }
+        if ((i & 7) == 0) {
+            jg_yield(); /* Stir the interleaving. */
+        }
+    }
+    jg_close(p->fd);
+    return NULL;
+}
+
+static void *pingpong_main(void *arg) {
+    (void)arg;
+    check_poller();
+    enum { PAIRS = 64 };
+    static struct pp ps[2 * PAIRS];
+    jg_task *t[2 * PAIRS];
+    int rounds = (int)stress(2000);
+    for (int i = 0; i < PAIRS; i++) {
+        int sv[2];
+        stream_pair(sv);
+        ps[2 * i] = (struct pp){sv[0], rounds, 0};
+        ps[2 * i + 1] = (struct pp){sv[1], rounds, 1};
+    }
+    for (int i = 0; i < 2 * PAIRS; i++) {
+        jg_spawn(&t[i], pinger, &ps[i], NULL);
+    }
+    jg_gather(t, 2 * PAIRS, NULL);
+    return NULL;
+}
+
+Test(io_more, stress_ping_pong_across_two_workers) {
+    run_on(pingpong_main, NULL, 2);
+}
