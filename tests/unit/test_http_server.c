@@ -76,6 +76,13 @@ static struct server start(const char *const *extra, int nofile) {
     close(errp[0]);    /* The server ignores SIGPIPE: later lines fail. */
     const char *p = strstr(line, "127.0.0.1:");
     cr_assert_not_null(p, "no start-up line: '%s'", line);
+    const char *want = getenv("JG_POLLER");
+    if (want != NULL) {
+        char poller[32];
+        snprintf(poller, sizeof(poller), "poller %s", want);
+        cr_assert_not_null(strstr(line, poller), "not on %s: '%s'", want,
+                           line);
+    }
     struct server s = {pid, atoi(p + 10)};
     cr_assert_gt(s.port, 0, "%s", line);
     return s;
