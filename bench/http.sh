@@ -18,7 +18,7 @@
 # a results file.
 #
 # juggle's server is started as `JUGGLE_HTTP --port PORT --workers 1`, once
-# per poller in POLLERS with JUGGLE_POLLER=<poller> in its environment; its
+# per poller in POLLERS with JG_POLLER=<poller> in its environment; its
 # rows are skipped (with a note) when the executable is missing.
 #
 # Only 127.0.0.1 is ever a target, and every wrk run is bounded by -d and by
@@ -32,7 +32,7 @@
 #   WRK_THREADS=1            wrk -t
 #   WRK_TIMEOUT=5s           wrk --timeout (slower responses count as timeouts)
 #   PEERS="epoll libuv nginx tokio go"   which peers to run
-#   POLLERS="epoll uring"    JUGGLE_POLLER values, one juggle row each
+#   POLLERS="epoll uring"    JG_POLLER values, one juggle row each
 #   JUGGLE_HTTP=build/examples/http_server   juggle's HTTP server executable
 #   PEERS_BUILD_DIR=build/peers                where the peers are built
 #   RESULTS=<build dir>/http-<time>.jsonl      raw results file
@@ -217,7 +217,7 @@ find_juggle "$JUGGLE_HTTP" "== juggle's HTTP server not found at $JUGGLE_HTTP: j
 declare -a SERVERS=()
 if ((HAVE_JUGGLE)); then
     for p in $POLLERS; do
-        SERVERS+=("juggle-$p|env JUGGLE_POLLER=$p $JUGGLE_HTTP --port %PORT% --workers 1")
+        SERVERS+=("juggle-$p|env JG_POLLER=$p $JUGGLE_HTTP --port %PORT% --workers 1")
     done
 fi
 want_peer epoll && SERVERS+=("epoll|$BUILD/http-epoll --port %PORT%")
