@@ -124,6 +124,23 @@ static inline void jg__san_stack_unregister(unsigned id) {
 #endif
 }
 
+/* A hand-over that the tools cannot see (through the kernel: an io_uring
+ * submission and its completion): release at the handing side, acquire
+ * at the receiving side, on the same address. TSan only. */
+static inline void jg__san_release(void *addr) {
+    (void)addr;
+#ifdef JG_TSAN
+    __tsan_release(addr);
+#endif
+}
+
+static inline void jg__san_acquire(void *addr) {
+    (void)addr;
+#ifdef JG_TSAN
+    __tsan_acquire(addr);
+#endif
+}
+
 /* Stack memory that another task used (the bytes it left on a shared
  * stack, or a private stack it ended on) must not look poisoned to ASan
  * when the next task runs there. */

@@ -82,12 +82,13 @@ static int ep_arm(struct jg__poller *p, int fd, uint64_t tag) {
     return rc;
 }
 
-static void ep_disarm(struct jg__poller *p, int fd, uint64_t tag) {
+static int ep_disarm(struct jg__poller *p, int fd, uint64_t tag) {
     (void)tag;
     struct ep *e = p->impl;
     /* Closing the fd would remove it too, but not while another process
      * (a forked child) or a dup keeps the file open. */
     jg__os_epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+    return 0;
 }
 
 static int ep_file(struct jg__poller *p, struct jg__fileop *op) {

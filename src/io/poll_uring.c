@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "core/common.h"
+#include "core/san.h"
 #include "io/poller.h"
 #include "juggle/io.h"
 #include "os/os.h"
@@ -44,7 +45,8 @@
 #include <liburing.h>
 
 #define WAKE_TAG ((uint64_t)0)
-#define IGNORE_TAG ((uint64_t)1) /* Completions nobody waits for. */
+/* The completion of a POLL_REMOVE: the removed watch's tag with this bit. */
+#define REMOVE_BIT ((uint64_t)1 << 62)
 #define ENTRIES 1024             /* Submission queue size (a power of 2). */
 #define POLL_MASK (POLLIN | POLLOUT | POLLRDHUP)
 
@@ -166,17 +168,24 @@ static int ur_arm(struct jg__poller *p, int fd, uint64_t tag) {
     return rc;
 }
 
-static void ur_disarm(struct jg__poller *p, int fd, uint64_t tag) {
+/* Post the removal of watch `tag`; lock held. */
+static void remove_watch(struct ur *u, uint64_t tag) {
+    struct io_uring_sqe *sqe = get_sqe(u);
+    io_uring_prep_poll_remove(sqe, tag);
+    io_uring_sqe_set_data64(sqe, tag | REMOVE_BIT);
+}
+
+static int ur_disarm(struct jg__poller *p, int fd, uint64_t tag) {
     (void)fd;
     struct ur *u = p->impl;
     pthread_mutex_lock(&u->lock);
-    struct io_uring_sqe *sqe = get_sqe(u);
-    io_uring_prep_poll_remove(sqe, tag);
-    io_uring_sqe_set_data64(sqe, IGNORE_TAG);
-    /* The poll holds a reference to the file: until the remove reaches
-     * the kernel, close(2) does not release the socket. */
+    /* The poll holds a reference to the file: until the removal has
+     * taken effect, close(2) does not release the socket (a listener
+     * would go on taking connections). */
+    remove_watch(u, tag);
     flush(u);
     pthread_mutex_unlock(&u->lock);
+    return 1;
 }
 
 static int ur_file(struct jg__poller *p, struct jg__fileop *op) {
@@ -191,6 +200,8 @@ static int ur_file(struct jg__poller *p, struct jg__fileop *op) {
                             (uint64_t)-1);
     }
     io_uring_sqe_set_data(sqe, op);
+    /* op travels through the kernel to whoever reaps its completion. */
+    jg__san_release(op);
     int rc = flush(u);
     pthread_mutex_unlock(&u->lock);
     return rc;
@@ -205,10 +216,23 @@ static bool convert(struct ur *u, const struct io_uring_cqe *cqe,
         u->rearm_wake |= !more;
         return false;
     }
-    if (tag == IGNORE_TAG) {
-        return false;
+    if ((tag & JG__TAG_FD) && (tag & REMOVE_BIT)) {
+        /* -EALREADY: the poll was busy posting an event (its task work
+         * held it) and is still armed, still holding the file: remove it
+         * again. 0 and -ENOENT: it is gone; say so (disarm() returned 1). */
+        if (cqe->res == -EALREADY) {
+            pthread_mutex_lock(&u->lock);
+            remove_watch(u, tag & ~REMOVE_BIT);
+            flush(u);
+            pthread_mutex_unlock(&u->lock);
+            return false;
+        }
+        *e = (struct jg__pevent){.tag = tag & ~REMOVE_BIT,
+                                 .flags = JG__PEV_REMOVED};
+        return true;
     }
     if (!(tag & JG__TAG_FD)) {
+        jg__san_acquire((void *)(uintptr_t)tag); /* See ur_file(). */
         *e = (struct jg__pevent){.tag = tag, .res = cqe->res};
         return true;
     }

@@ -23,17 +23,22 @@ enum {
 };
 
 /* Tags name what an event is about: an fd watch (bit 63 set, the fd in
- * bits 0-31 and its record's generation in 32-62) or a file operation (a
- * struct jg__fileop pointer, bit 63 clear). */
+ * bits 0-31 and its record's generation in 32-61) or a file operation (a
+ * struct jg__fileop pointer, bit 63 clear). Bit 62 is the backends' own
+ * (io_uring marks the removal of a watch with it). */
 #define JG__TAG_FD ((uint64_t)1 << 63)
+#define JG__TAG_GEN_MASK 0x3fffffffu
 #define JG__TAG(fd, gen)                                                       \
-    (JG__TAG_FD | ((uint64_t)((gen)&0x7fffffffu) << 32) | (uint32_t)(fd))
+    (JG__TAG_FD | ((uint64_t)((gen)&JG__TAG_GEN_MASK) << 32) | (uint32_t)(fd))
 #define JG__TAG_FDNUM(tag) ((int)(uint32_t)(tag))
-#define JG__TAG_GEN(tag) ((uint32_t)((tag) >> 32) & 0x7fffffffu)
+#define JG__TAG_GEN(tag) ((uint32_t)((tag) >> 32) & JG__TAG_GEN_MASK)
 
 /* Bits of jg__pevent.flags. */
 enum {
     JG__PEV_ENDED = 1u << 0, /* The watch ended (arm again to keep it). */
+    /* A removal that disarm() left pending has taken effect (fd events:
+     * the watch and its hold on the file are gone). */
+    JG__PEV_REMOVED = 1u << 1,
 };
 
 /* In jg__pevent.res of an fd event, besides JG_READABLE|JG_WRITABLE: the
@@ -68,8 +73,11 @@ struct jg__poller_ops {
     void (*close)(struct jg__poller *p);
     /* Watch fd (tag from JG__TAG) for readable|writable, edge-triggered. */
     int (*arm)(struct jg__poller *p, int fd, uint64_t tag);
-    /* Stop watching fd, before it is closed. */
-    void (*disarm)(struct jg__poller *p, int fd, uint64_t tag);
+    /* Stop watching fd, before it is closed. Returns 0 when the watch is
+     * gone, or 1 when its removal completes later: wait() then reports an
+     * event with JG__PEV_REMOVED, and until then the caller must keep the
+     * poller polled (the watch may hold the file open). */
+    int (*disarm)(struct jg__poller *p, int fd, uint64_t tag);
     /* Start op; its result comes out of wait() with tag = (uintptr_t)op. */
     int (*file)(struct jg__poller *p, struct jg__fileop *op);
     /* Up to cap events; deadline: 0 = do not block, -1 = none, else an

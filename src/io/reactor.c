@@ -28,7 +28,7 @@
 #include "os/os.h"
 #include "os/os_io.h"
 
-#define GEN_MASK 0x7fffffffu
+#define GEN_MASK JG__TAG_GEN_MASK
 
 /* ---- choosing and opening the poller ---- */
 
@@ -305,9 +305,18 @@ int jg__fd_close(struct jg__reactor *r, int fd) {
         rec->waiter[d].task = NULL;
     }
     rec_reset(rec, JG__FD_UNKNOWN);
-    if (armed) {
-        /* Before close(2): the fd must still name the file. */
-        r->poller.ops->disarm(&r->poller, fd, JG__TAG(fd, gen));
+    if (armed &&
+        r->poller.ops->disarm(&r->poller, fd, JG__TAG(fd, gen)) > 0) {
+        /* Before close(2): the fd must still name the file. The removal
+         * completes later (io_uring): until then the watch holds the
+         * file open, so the poller must be polled as if a task waited
+         * (a listener would otherwise go on taking connections). The
+         * REMOVED event takes this back (dispatch_fd). */
+        atomic_fetch_add_explicit(&r->rt->io_waiting, 1,
+                                  memory_order_relaxed);
+        /* A worker parked on its futex went to sleep not knowing: wake
+         * one, so that it parks again in the poller. */
+        jg__sched_offer(r->rt);
     }
     pthread_mutex_unlock(lock);
     int rc = jg__os_close(fd);
@@ -323,6 +332,10 @@ int jg__fd_close(struct jg__reactor *r, int fd) {
 /* ---- dispatch ---- */
 
 static void dispatch_fd(struct jg__reactor *r, const struct jg__pevent *e) {
+    if (e->flags & JG__PEV_REMOVED) {
+        atomic_fetch_sub_explicit(&r->rt->io_waiting, 1, memory_order_relaxed);
+        return;
+    }
     int fd = JG__TAG_FDNUM(e->tag);
     struct jg__fdrec *rec = jg__fd_rec(r, fd);
     if (rec == NULL) {

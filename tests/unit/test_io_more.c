@@ -10,6 +10,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <pthread.h>
+
 #include "io_helpers.h"
 
 /* ---- regular files ---- */
@@ -371,4 +373,104 @@ static void *pingpong_main(void *arg) {
 
 Test(io_more, stress_ping_pong_across_two_workers) {
     run_on(pingpong_main, NULL, 2);
+}
+
+/* ---- closing a listener that connections keep arriving at ---- */
+
+/*
+ * jg_close() of a listener must release the socket even while readiness
+ * events for it are being posted: under io_uring the removal of the
+ * fd's poll can find the poll busy (-EALREADY) and must be retried, or
+ * the poll keeps the socket open and it goes on taking connections.
+ * A thread floods the listener with connections while an acceptor task
+ * accepts them; main stops the acceptor and closes the listener with
+ * connections still arriving; afterwards a connection must be refused.
+ * Many rounds, since the race is narrow.
+ */
+struct flood {
+    struct sockaddr_in addr;
+    _Atomic int stop;
+    _Atomic long made;
+};
+
+static void *flood_thread(void *arg) {
+    struct flood *f = arg;
+    while (!atomic_load(&f->stop)) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            continue;
+        }
+        if (connect(fd, (struct sockaddr *)&f->addr, sizeof(f->addr)) == 0) {
+            atomic_fetch_add(&f->made, 1);
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+struct acc {
+    int lfd;
+    _Atomic long accepted;
+};
+
+static void *accept_until_cancelled(void *arg) {
+    struct acc *a = arg;
+    for (;;) {
+        int fd = jg_accept(a->lfd, NULL, NULL, JG_FOREVER);
+        if (fd < 0) {
+            return (void *)(intptr_t)fd;
+        }
+        atomic_fetch_add(&a->accepted, 1);
+        jg_close(fd);
+    }
+}
+
+static void *close_busy_listener_main(void *arg) {
+    (void)arg;
+    check_poller();
+    for (int round = 0; round < stress(30); round++) {
+        struct flood f = {0};
+        struct acc a = {0};
+        a.lfd = listen_loopback(&f.addr, 128);
+        jg_task *t;
+        cr_assert_eq(jg_spawn(&t, accept_until_cancelled, &a, NULL), 0);
+        pthread_t th;
+        cr_assert_eq(pthread_create(&th, NULL, flood_thread, &f), 0);
+        /* Let connections flow, then close in the middle of them. */
+        while (atomic_load(&a.accepted) < 20) {
+            jg_sleep(JG_US(200));
+        }
+        /* Stop accepting (as a server that shuts down does), then close
+         * while connections keep arriving: the watch keeps firing. */
+        cr_assert_eq(jg_cancel(t), 0);
+        void *res;
+        cr_assert_eq(jg_join(t, &res), 0);
+        cr_assert_eq((intptr_t)res, -ECANCELED);
+        jg_sleep(JG_MS(1));
+        cr_assert_eq(jg_close(a.lfd), 0);
+        atomic_store(&f.stop, 1);
+        pthread_join(th, NULL);
+        /* The socket is gone: connecting is refused (a connect racing
+         * with the close may be reset instead; a few tries at most). */
+        int refused = 0;
+        for (int i = 0; i < 200 && !refused; i++) {
+            int fd = jg_socket(AF_INET, SOCK_STREAM, 0);
+            cr_assert_geq(fd, 0);
+            int rc = jg_connect(fd, (struct sockaddr *)&f.addr,
+                                sizeof(f.addr), jg_now() + JG_MS(100));
+            jg_close(fd);
+            if (rc == -ECONNREFUSED) {
+                refused = 1;
+            } else {
+                jg_sleep(JG_MS(5)); /* A late removal gets its chance. */
+            }
+        }
+        cr_assert(refused, "round %d: the closed listener still accepts",
+                  round);
+    }
+    return NULL;
+}
+
+Test(io_more, closing_a_busy_listener_releases_it) {
+    run_on(close_busy_listener_main, NULL, 2);
 }
