@@ -45,12 +45,13 @@ int jg__os_pidfd_open(pid_t pid) {
 }
 
 void jg__os_set_name(const char *name) {
-    char buf[16]; /* The kernel's TASK_COMM_LEN. */
-    snprintf(buf, sizeof(buf), "%s", name);
-    /* The raw system call: in a child forked from a multi-threaded parent,
+    /* The kernel copies at most TASK_COMM_LEN (16) bytes, NUL included,
+     * and truncates the rest: no copy here (a freshly forked child should
+     * touch as little memory as it can: every page it writes is copied).
+     * The raw system call: in a child forked from a multi-threaded parent,
      * ASan's prctl interceptor takes a lock of its own that another thread
      * may have held at the fork (and it would stay held for good). */
-    syscall(SYS_prctl, PR_SET_NAME, buf, 0, 0, 0);
+    syscall(SYS_prctl, PR_SET_NAME, name, 0, 0, 0);
 }
 
 int jg__os_die_with_parent(pid_t parent) {
