@@ -15,6 +15,8 @@
 /* How often the global queue goes first; 61 is Go's prime, chosen so the
  * check does not fall into step with other periodic work. */
 #define GLOBAL_EVERY 61
+/* How often a busy worker looks at the poller without blocking. */
+#define IO_EVERY 61
 /* Rounds of spinning before parking: each polls the queues and pauses 8
  * times, about 20 us in all on the project machines, which is below the
  * cost of waking a parked thread on another CPU. */
@@ -350,9 +352,12 @@ static struct jg_task *pick_item(struct jg__worker *w) {
     if (jg__timer_count(&w->timers) > 0 && (w->tick & 15) == 0) {
         run_timers(w);
     }
-    /* I/O readiness, likewise, so it is noticed while every worker is
-     * busy (an idle worker blocks in the poller: park_worker). */
-    if ((w->tick & 15) == 8 && jg__io_waiting(w->rt)) {
+    /* I/O readiness, so it is noticed while every worker is busy (an
+     * idle worker blocks in the poller: park_worker). Every 61st round,
+     * as Tokio's driver: each look is a system call, and with a thousand
+     * connections ready at once a look every 16 rounds made a fifth more
+     * system calls than requests served. */
+    if (w->tick % IO_EVERY == IO_EVERY / 2 && jg__io_waiting(w->rt)) {
         jg__reactor_poll(w);
     }
     if (w->tick % GLOBAL_EVERY == 0) {
