@@ -16,6 +16,10 @@
 #              (serial), one pthread each, one forked child each; Python's
 #              serial loop, ThreadPoolExecutor and ProcessPoolExecutor for
 #              contrast. Times include creating and joining threads/processes.
+#              The C programs (juggle-bench and the raw peer) run the model
+#              once untimed, then 7 times, and report the median: at n=30 the
+#              work is a few ms, and an idle VM's second vCPU may take that
+#              long to come back.
 #
 # juggle's side, run as $JUGGLE_BENCH (if it is missing, or a subcommand exits
 # non-zero or prints no JSON, juggle's rows are skipped with a note):
