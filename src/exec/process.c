@@ -12,8 +12,11 @@
  * not written RETURNED, and waitpid() returns however the child ended, so
  * the parent never waits for data that will not come.
  *
- * A task that joins does not block its worker: the waitpid() runs on a
- * helper thread (jg__exec_offload) while the task is suspended.
+ * A task that joins does not block its worker: it waits for the child's
+ * pidfd in the runtime's poller (jg_wait_fd; the pidfd turns readable when
+ * the child ends) and reaps it after, with no thread involved. Without
+ * pidfds (Linux < 5.3) the waitpid() runs on a helper thread
+ * (jg__exec_offload) while the task is suspended.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "juggle/io.h"
 #include "exec/exec.h"
 #include "os/os.h"
 #include "os/proc.h"
@@ -197,13 +201,40 @@ static void reap(void *x) {
     p->wait_rc = jg__os_waitpid(p->pid, &p->status);
 }
 
+/* A task joining: wait in the poller until the child has ended, then reap
+ * it (waitpid returns at once). Returns false when there is no pidfd, and
+ * the caller waits another way. Joins are not cancellation points (the
+ * handle must be freed): a cancellation that comes meanwhile is kept for
+ * the task's next wait that is one. */
+static bool reap_in_poller(struct jg_process *p) {
+    int pfd = jg__os_pidfd_open(p->pid);
+    if (pfd < 0) {
+        return false;
+    }
+    bool cancelled = false;
+    int rc;
+    while ((rc = jg_wait_fd(pfd, JG_READABLE, JG_FOREVER)) == -ECANCELED) {
+        cancelled = true;
+    }
+    jg_close(pfd);
+    if (cancelled) {
+        jg_cancel(jg_self());
+    }
+    if (rc < 0) {
+        return false;
+    }
+    reap(p);
+    return true;
+}
+
 int jg_process_join(jg_process *p, void *result, jg_exit *how) {
     if (p == NULL) {
         return -EINVAL;
     }
-    if (!jg__exec_in_task() || jg__exec_offload(reap, p) < 0) {
-        /* Outside a task (or with no helper thread to be had): block. */
+    if (!jg__exec_in_task()) {
         reap(p);
+    } else if (!reap_in_poller(p) && jg__exec_offload(reap, p) < 0) {
+        reap(p); /* No pidfd and no helper thread to be had: block. */
     }
     int rc = 0;
     jg_exit e = {0};

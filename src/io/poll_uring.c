@@ -87,8 +87,13 @@ static int ur_setup(struct ur *u, int nworkers) {
     int rc = -EINVAL;
     if (nworkers == 1) {
         /* Linux 6.1+; older kernels say EINVAL and get the default. */
+        /* TASKRUN_FLAG: the kernel raises IORING_SQ_TASKRUN when
+         * completions wait for us to run them, which is what the
+         * non-blocking poll of a busy worker looks at (ur_wait); without
+         * it a worker that never went idle never saw them. */
         struct io_uring_params pr = {
-            .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN};
+            .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                     IORING_SETUP_TASKRUN_FLAG};
         rc = io_uring_queue_init_params(ENTRIES, &u->ring, &pr);
     }
     if (rc < 0) {
