@@ -62,6 +62,39 @@ static inline void gate_close(struct gate *g) {
     close(g->fd[1]);
 }
 
+/* Waits from tasks: a ticker task keeps counting and yielding, and a
+ * releaser opens the gate only after the ticker has run 100 more times.
+ * A task waiting for something behind the gate therefore returns only if
+ * its wait left the worker free (on one worker, a blocked worker hangs). */
+struct ticker {
+    _Atomic int ticks;
+    _Atomic int stop;
+};
+
+static inline void *tick(void *arg) {
+    struct ticker *tk = arg;
+    while (!atomic_load(&tk->stop)) {
+        atomic_fetch_add(&tk->ticks, 1);
+        jg_yield();
+    }
+    return NULL;
+}
+
+struct held {
+    struct ticker tk;
+    struct gate g;
+};
+
+static inline void *release_later(void *arg) {
+    struct held *h = arg;
+    int seen = atomic_load(&h->tk.ticks);
+    while (atomic_load(&h->tk.ticks) < seen + 100) {
+        jg_yield();
+    }
+    gate_release(&h->g, 1);
+    return NULL;
+}
+
 /* Every test body runs between these: same fds, no children, no bytes. */
 struct leakcheck {
     int fds;

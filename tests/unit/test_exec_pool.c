@@ -302,43 +302,17 @@ Test(pool, rejects_bad_arguments) {
 
 /* ---- waits from tasks ---- */
 
-struct ticker {
-    _Atomic int ticks;
-    _Atomic int stop;
-};
-
-static void *tick(void *arg) {
-    struct ticker *tk = arg;
-    while (!atomic_load(&tk->stop)) {
-        atomic_fetch_add(&tk->ticks, 1);
-        jg_yield();
-    }
-    return NULL;
-}
-
-static struct ticker tk;
-
-static void *release_later(void *arg) {
-    (void)arg;
-    int seen = atomic_load(&tk.ticks);
-    while (atomic_load(&tk.ticks) < seen + 100) {
-        jg_yield();
-    }
-    gate_release(&gate, 1);
-    return NULL;
-}
-
 static void *wait_in_task(void *arg) {
     jg_pool *p = arg;
-    atomic_store(&tk.ticks, 0);
-    atomic_store(&tk.stop, 0);
+    /* The gate the pool's children inherited (opened before the fork). */
+    struct held h = {.g = gate};
     jg_task *ticker, *rel;
-    cr_assert_eq(jg_spawn(&ticker, tick, &tk, NULL), 0);
+    cr_assert_eq(jg_spawn(&ticker, tick, &h.tk, NULL), 0);
     jg_future *f, *g;
     cr_assert_eq(jg_pool_submit(p, &f, held, (void *)5), 0);
     /* A deadline inside a task: the timer wakes us. */
     cr_assert_eq(jg_future_wait(f, jg_now() + JG_MS(10), NULL), -ETIMEDOUT);
-    cr_assert_eq(jg_spawn(&rel, release_later, NULL, NULL), 0);
+    cr_assert_eq(jg_spawn(&rel, release_later, &h, NULL), 0);
     void *r;
     /* The gate opens only if this wait lets the ticker and the releaser
      * run (on one worker a blocked worker would hang). */
@@ -349,7 +323,7 @@ static void *wait_in_task(void *arg) {
     cr_assert_eq((intptr_t)r, 81);
     jg_future_free(f);
     jg_future_free(g);
-    atomic_store(&tk.stop, 1);
+    atomic_store(&h.tk.stop, 1);
     jg_join(rel, NULL);
     jg_join(ticker, NULL);
     return NULL;

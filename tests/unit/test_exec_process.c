@@ -256,39 +256,10 @@ static void *child_checks(void *arg) {
     return (void *)(intptr_t)(*local * 10);
 }
 
-struct ticker {
-    _Atomic int ticks;
-    _Atomic int stop;
-};
-
-static void *tick(void *arg) {
-    struct ticker *tk = arg;
-    while (!atomic_load(&tk->stop)) {
-        atomic_fetch_add(&tk->ticks, 1);
-        jg_yield();
-    }
-    return NULL;
-}
-
-struct held {
-    struct ticker tk;
-    struct gate g;
-};
-
 static void *gated_child(void *arg) {
     struct held *h = arg;
     gate_pass(&h->g);
     return (void *)99;
-}
-
-static void *release_later(void *arg) {
-    struct held *h = arg;
-    int seen = atomic_load(&h->tk.ticks);
-    while (atomic_load(&h->tk.ticks) < seen + 100) {
-        jg_yield();
-    }
-    gate_release(&h->g, 1);
-    return NULL;
 }
 
 static void *in_tasks(void *arg) {

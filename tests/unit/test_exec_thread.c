@@ -117,45 +117,15 @@ Test(thread, joining_itself_is_edeadlk) {
 
 /* ---- joins from tasks ---- */
 
-struct ticker {
-    _Atomic int ticks;
-    _Atomic int stop;
-};
-
-static void *tick(void *arg) {
-    struct ticker *tk = arg;
-    while (!atomic_load(&tk->stop)) {
-        atomic_fetch_add(&tk->ticks, 1);
-        jg_yield();
-    }
-    return NULL;
-}
-
-struct wait_run {
-    struct ticker tk;
-    struct gate g;
-};
-
-/* Opens the gate after the ticker has moved on while the joiner waits. */
-static void *release_later(void *arg) {
-    struct wait_run *w = arg;
-    int seen = atomic_load(&w->tk.ticks);
-    while (atomic_load(&w->tk.ticks) < seen + 100) {
-        jg_yield();
-    }
-    gate_release(&w->g, 1);
-    return NULL;
-}
-
 static void *gated(void *arg) {
-    struct wait_run *w = arg;
+    struct held *w = arg;
     gate_pass(&w->g);
     return (void *)7;
 }
 
 static void *join_suspends(void *arg) {
     (void)arg;
-    struct wait_run w = {0};
+    struct held w = {0};
     gate_open(&w.g);
     jg_task *ticker, *rel;
     cr_assert_eq(jg_spawn(&ticker, tick, &w.tk, NULL), 0);
