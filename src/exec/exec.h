@@ -55,11 +55,6 @@ void jg__exec_name(char out[16], const char *prefix, int index);
 /* Are we inside a juggle task? */
 bool jg__exec_in_task(void);
 
-/* Run fn(arg) on a short-lived helper thread and wait for it with the
- * latch, so a task waits without blocking its worker. Returns 0, or
- * -EAGAIN when no thread could be started (fn has not run). */
-int jg__exec_offload(void (*fn)(void *), void *arg);
-
 /* ---- pools (pool.c, pool_proc.c, map.c) ---- */
 
 /* One map call, as seen by the workers. */

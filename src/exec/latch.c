@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * latch.c - the one-shot latch of exec.h, and the small helpers every file
- * of src/exec uses: am I in a task, reset a forked child, run a blocking
- * call on a helper thread.
+ * of src/exec uses: am I in a task, reset a forked child.
  *
  * Latch protocol. word holds SET | SLEEPERS | TASKS. The setter exchanges
  * word with SET and then acts on the bits it took away: SLEEPERS means a
@@ -154,38 +153,4 @@ void jg__exec_child_enter(const char *name) {
     if (name != NULL) {
         jg__os_set_name(name);
     }
-}
-
-/* ---- offload: a blocking call on a helper thread ---- */
-
-struct offload {
-    void (*fn)(void *);
-    void *arg;
-    struct jg__latch done;
-};
-
-static void *offload_main(void *x) {
-    struct offload *o = x;
-    o->fn(o->arg);
-    jg__latch_set(&o->done); /* o may be gone once this returns. */
-    return NULL;
-}
-
-int jg__exec_offload(void (*fn)(void *), void *arg) {
-    struct offload o = {.fn = fn, .arg = arg};
-    jg__latch_init(&o.done);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_t th;
-    int rc = pthread_create(&th, &attr, offload_main, &o);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        jg__latch_fini(&o.done);
-        return -EAGAIN;
-    }
-    jg__latch_wait(&o.done, JG_FOREVER);
-    jg__latch_fini(&o.done);
-    return 0;
 }

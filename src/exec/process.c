@@ -15,8 +15,8 @@
  * A task that joins does not block its worker: it waits for the child's
  * pidfd in the runtime's poller (jg_wait_fd; the pidfd turns readable when
  * the child ends) and reaps it after, with no thread involved. Without
- * pidfds (Linux < 5.3) the waitpid() runs on a helper thread
- * (jg__exec_offload) while the task is suspended.
+ * pidfds (Linux < 5.3) the waitpid() runs on the runtime's blocking pool
+ * (jg_blocking) while the task is suspended.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -196,9 +196,13 @@ undo_alloc:
     return rc;
 }
 
-static void reap(void *x) {
-    struct jg_process *p = x;
+static void reap(struct jg_process *p) {
     p->wait_rc = jg__os_waitpid(p->pid, &p->status);
+}
+
+static void *reap_job(void *x) {
+    reap(x);
+    return NULL;
 }
 
 /* A task joining: wait in the poller until the child has ended, then reap
@@ -233,8 +237,8 @@ int jg_process_join(jg_process *p, void *result, jg_exit *how) {
     }
     if (!jg__exec_in_task()) {
         reap(p);
-    } else if (!reap_in_poller(p) && jg__exec_offload(reap, p) < 0) {
-        reap(p); /* No pidfd and no helper thread to be had: block. */
+    } else if (!reap_in_poller(p) && jg_blocking(reap_job, p, NULL) < 0) {
+        reap(p); /* No pidfd and no pool thread to be had: block. */
     }
     int rc = 0;
     jg_exit e = {0};
