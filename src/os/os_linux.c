@@ -152,18 +152,7 @@ void jg__os_thread_stack(void **lo, size_t *size) {
 }
 
 void jg__os_write_all(int fd, const void *buf, size_t len) {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+    (void)jg__os_write_full(fd, buf, len);
 }
 
 int jg__os_file_create(const char *path) {
