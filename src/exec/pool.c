@@ -241,11 +241,13 @@ struct startup {
 struct worker_arg {
     struct jg__pworker *w;
     struct startup *st;
+    struct jg__place place; /* Where it starts (os.h, spread start). */
 };
 
 static void *worker_main(void *x) {
     struct jg__pworker *w = ((struct worker_arg *)x)->w;
     struct startup *st = ((struct worker_arg *)x)->st;
+    jg__os_place_release(&((struct worker_arg *)x)->place);
     jg_pool *p = w->pool;
     char name[16];
     jg__exec_name(name, p->name, w->index);
@@ -322,12 +324,14 @@ static int start_workers(jg_pool *p) {
     atomic_store(&p->live, n);
     int started = 0, rc = 0;
     for (; started < n; started++) {
-        args[started] = (struct worker_arg){&p->w[started], &st};
+        args[started] = (struct worker_arg){.w = &p->w[started], .st = &st};
+        jg__os_place_pick(&args[started].place);
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, 256 * 1024);
-        int e = pthread_create(&p->w[started].th, &attr, worker_main,
-                               &args[started]);
+        int e = jg__os_place_create(&p->w[started].th, &attr,
+                                    &args[started].place, worker_main,
+                                    &args[started]);
         pthread_attr_destroy(&attr);
         if (e != 0) {
             rc = -EAGAIN;

@@ -77,6 +77,7 @@ struct child_cfg {
     int sock;
     pid_t parent;
     char name[16];
+    struct jg__place place; /* Where the child starts (os.h). */
 };
 
 /* ---- the child ---- */
@@ -153,10 +154,17 @@ __attribute__((noreturn)) static void child_loop(const struct child_cfg *c) {
     }
     char *buf = NULL, *arena = NULL;
     size_t cap = 0, arena_len = 0;
+    bool placed = false;
     for (;;) {
         struct req r;
         if (jg__os_recv_all(c->sock, -1, &r, sizeof(r)) < 0) {
             _exit(0);
+        }
+        if (!placed) {
+            /* The parent placed us before it sent anything: free to
+             * move from now on (os.h, spread start). */
+            jg__os_place_release(&c->place);
+            placed = true;
         }
         if (r.kind == REQ_ITEM) {
             child_item(c, &r, &buf, &cap);
@@ -199,6 +207,7 @@ int jg__pool_proc_spawn(struct jg__pworker *w) {
         return rc == -ENOMEM ? -ENOMEM : -EAGAIN;
     }
     c.sock = sv[1];
+    jg__os_place_pick(&c.place);
     pid_t pid = jg__os_fork();
     if (pid == 0) {
         jg__os_close(sv[0]);
@@ -209,6 +218,7 @@ int jg__pool_proc_spawn(struct jg__pworker *w) {
         jg__os_close(sv[0]);
         return pid == -ENOMEM ? -ENOMEM : -EAGAIN;
     }
+    jg__os_place_pid(pid, &c.place);
     w->pid = pid;
     w->sock = sv[0];
     w->pidfd = jg__os_pidfd_open(pid); /* -ENOSYS: EOF alone tells. */

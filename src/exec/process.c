@@ -41,7 +41,7 @@ enum { ST_NONE = 0, ST_RETURNED = 1, ST_NODATA = 2 };
 /* What a child writes for its parent; 64 bytes, one cache line. */
 struct slot {
     _Atomic uint32_t state; /* ST_*; stored last by the child. */
-    uint32_t pad;
+    _Atomic uint32_t placed; /* Set by the parent once it placed the child. */
     uint64_t value;       /* fn's pointer when result_size == 0. */
     char data[SLOT_DATA]; /* Or the result bytes (larger: data[] runs
                            * on into the rest of the mapping). */
@@ -143,8 +143,20 @@ static void slot_give(struct jg_process *p) {
 }
 
 __attribute__((noreturn)) static void
-child_main(struct jg_process *p, jg_task_fn fn, void *arg, const char *name) {
+child_main(struct jg_process *p, jg_task_fn fn, void *arg, const char *name,
+           const struct jg__place *place, pid_t parent) {
     jg__exec_child_enter(name != NULL ? name : "jg-process");
+    if (place->cpu >= 0) {
+        /* Widen our affinity only after the parent pinned us (os.h,
+         * spread start), or we would stay pinned. It does so right after
+         * fork returns; give up if it died first. */
+        while (!atomic_load_explicit(&p->slot->placed,
+                                     memory_order_acquire) &&
+               getppid() == parent) {
+            jg__os_yield();
+        }
+        jg__os_place_release(place);
+    }
     void *r = fn(arg);
     uint32_t st = ST_RETURNED;
     if (p->result_size == 0) {
@@ -177,13 +189,21 @@ int jg_process_start(jg_process **out, jg_task_fn fn, void *arg,
     if (rc < 0) {
         goto undo_alloc;
     }
+    struct jg__place place;
+    jg__os_place_pick(&place);
+    atomic_store_explicit(&p->slot->placed, 0, memory_order_relaxed);
+    pid_t self = getpid();
     pid_t pid = jg__os_fork();
     if (pid == 0) {
-        child_main(p, fn, arg, o.name);
+        child_main(p, fn, arg, o.name, &place, self);
     }
     if (pid < 0) {
         rc = pid == -ENOMEM ? -ENOMEM : -EAGAIN;
         goto undo_slot;
+    }
+    if (place.cpu >= 0) {
+        jg__os_place_pid(pid, &place);
+        atomic_store_explicit(&p->slot->placed, 1, memory_order_release);
     }
     p->pid = pid;
     *out = p;

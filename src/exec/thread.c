@@ -13,6 +13,7 @@
 
 #include "core/common.h"
 #include "exec/exec.h"
+#include "os/os.h"
 #include "os/proc.h"
 
 #define MIN_STACK (16 * 1024)
@@ -24,10 +25,12 @@ struct jg_thread {
     void *result;          /* Written by the thread before done is set. */
     struct jg__latch done; /* Set when fn has returned. */
     char name[16];         /* The kernel's TASK_COMM_LEN. */
+    struct jg__place place; /* Where it starts (os.h, spread start). */
 };
 
 static void *thread_main(void *x) {
     struct jg_thread *t = x;
+    jg__os_place_release(&t->place);
     jg__os_set_name(t->name);
     t->result = t->fn(t->arg);
     jg__latch_set(&t->done);
@@ -52,18 +55,17 @@ int jg_thread_start(jg_thread **out, jg_task_fn fn, void *arg,
     strncpy(t->name, o.name != NULL ? o.name : "jg-thread",
             sizeof(t->name) - 1);
     t->name[sizeof(t->name) - 1] = '\0';
-    int rc;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    int rc = 0;
     if (o.stack_size != 0) {
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
         rc = pthread_attr_setstacksize(&attr, o.stack_size);
-        if (rc == 0) {
-            rc = pthread_create(&t->th, &attr, thread_main, t);
-        }
-        pthread_attr_destroy(&attr);
-    } else {
-        rc = pthread_create(&t->th, NULL, thread_main, t);
     }
+    if (rc == 0) {
+        jg__os_place_pick(&t->place);
+        rc = jg__os_place_create(&t->th, &attr, &t->place, thread_main, t);
+    }
+    pthread_attr_destroy(&attr);
     if (rc != 0) {
         jg__latch_fini(&t->done);
         jg__free(t, sizeof(*t));
