@@ -36,6 +36,11 @@
  * -EPIPE, not SIGPIPE. Writes to pipes behave as write(2) (SIGPIPE unless
  * the program ignores it).
  *
+ * The poller and the blocking pool are set up when a task of the runtime
+ * first needs them; if that fails (out of memory or of fds), the call that
+ * needed them returns the error (-ENOMEM, -EMFILE, ...) and a later call
+ * tries again.
+ *
  * Errors are negative errno values; errno itself is never changed.
  */
 #ifndef JUGGLE_IO_H
@@ -198,11 +203,16 @@ typedef struct jg_runtime_info {
 /*
  * Describe the calling task's runtime: which poller it chose (JG_POLLER=
  * epoll|uring in the environment forces one; without it, io_uring where it
- * is available and works, else epoll), and its sizes.
+ * is available and works, else epoll), and its sizes. A runtime opens its
+ * poller and blocking pool when a task first needs them (its first I/O
+ * call, jg_blocking or this call), so a runtime that does no I/O never
+ * sets them up.
  *
  * out:      filled on success.
  * Returns:  0.
- * Errors:   -EINVAL for a NULL out; -ESRCH when not called from a task.
+ * Errors:   -EINVAL for a NULL out; -ESRCH when not called from a task;
+ *           -ENOMEM (or the poller's -errno, e.g. -EMFILE) when the
+ *           poller cannot be opened.
  * Thread:   a task.
  * Blocks:   no.
  */

@@ -212,8 +212,11 @@ struct jg__runtime {
     _Atomic int shutdown;      /* Set once every task has finished. */
     _Atomic uint64_t next_id;
     struct jg__stack_pool stacks;
-    /* The I/O layer's state (src/io/reactor.c), opened with the runtime. */
-    struct jg__reactor *reactor;
+    /* The I/O layer's state (src/io/reactor.c), opened by the first task
+     * that needs it (jg__reactor_get): a runtime that does no I/O never
+     * pays for an io_uring. Set once (release) under reactor_lock. */
+    _Atomic(struct jg__reactor *) reactor;
+    pthread_mutex_t reactor_lock;
     /* Tasks waiting for the poller (fd readiness, io_uring file ops):
      * only then do workers poll it. Changed by those tasks; a relaxed
      * count, because a waiting task's own worker always sees its own
@@ -342,9 +345,12 @@ bool jg__sched_current_stack(const char **name, char *name_buf, void **lo,
  */
 struct jg__reactor;
 
-/* Open the runtime's reactor (poller, fd records, blocking pool) / close
- * it after the last worker stopped. */
-int jg__reactor_open(struct jg__runtime *rt);
+/* The runtime's reactor (poller, fd records, blocking pool), opened on the
+ * first call. Returns 0 and *out, or -errno when it cannot be opened. Any
+ * thread of the runtime. */
+int jg__reactor_get(struct jg__runtime *rt, struct jg__reactor **out);
+
+/* Close the reactor, if it was opened, after the last worker stopped. */
 void jg__reactor_close(struct jg__runtime *rt);
 
 /* Does any task wait for the poller? */

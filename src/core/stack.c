@@ -9,7 +9,8 @@
  * first touched, so a task that uses 1 KiB of a 64 KiB stack costs one page.
  *
  * Guard pages come from madvise(MADV_GUARD_INSTALL) where the kernel has it
- * (Linux 6.13+): it leaves the mapping whole. Elsewhere mprotect(PROT_NONE)
+ * (Linux 6.13+): it leaves the mapping whole. A stack gets its guard when
+ * it is first handed out (first_use), not when its slab is made. Elsewhere mprotect(PROT_NONE)
  * splits the mapping in three per stack, so guards are rationed to a quarter
  * of vm.max_map_count per process (guard_budget); past it JG_GUARD_DEFAULT
  * hands out unguarded stacks and JG_GUARD_ALWAYS fails.
@@ -139,10 +140,7 @@ static int slab_new(struct jg__stack_pool *p, struct jg__stack_class *c) {
     for (int i = n - 1; i >= 0; i--) {
         struct jg__stack *st = &s->stacks[i];
         char *r = (char *)s->base + region * (size_t)i;
-        if (guard_region(p, st, r, guard) < 0) {
-            /* Keep what was guarded: those stacks are usable. */
-            continue;
-        }
+        st->unguarded = p->guard != JG_GUARD_NEVER; /* See first_use(). */
         st->lo = r + guard;
         st->size = c->size;
         st->vg_id = jg__san_stack_register(st->lo, st->size);
@@ -151,7 +149,7 @@ static int slab_new(struct jg__stack_pool *p, struct jg__stack_class *c) {
     }
     s->next = p->slabs;
     p->slabs = s;
-    return c->free != NULL ? 0 : -ENOMEM;
+    return 0;
 
 undo_stacks:
     jg__free(s->stacks, (size_t)n * sizeof(*s->stacks));
@@ -210,6 +208,25 @@ static void pool_give(struct jg__stack_pool *p, struct jg__stack *list) {
     pthread_mutex_unlock(&p->lock);
 }
 
+/* A stack taken from a free list: guard it if it never was. Returns st,
+ * or NULL (st given back) when JG_GUARD_ALWAYS cannot have its guard. */
+static struct jg__stack *first_use(struct jg__stack_pool *p,
+                                   struct jg__stack *st) {
+    if (st == NULL || !st->unguarded) {
+        return st;
+    }
+    /* The region's guard lies right below the usable bytes. The stack is
+     * ours alone, so no lock is needed; the budget is atomic. */
+    size_t guard = jg__os_page_size();
+    if (guard_region(p, st, (char *)st->lo - guard, guard) < 0) {
+        st->next = NULL;
+        pool_give(p, st);
+        return NULL;
+    }
+    st->unguarded = 0;
+    return st;
+}
+
 struct jg__stack *jg__stack_get(struct jg__stack_pool *p,
                                 struct jg__stack_cache *c, size_t size) {
     int got;
@@ -223,9 +240,9 @@ struct jg__stack *jg__stack_get(struct jg__stack_pool *p,
             c->free = st->next;
             c->len--;
         }
-        return st;
+        return first_use(p, st);
     }
-    return pool_take(p, size, 1, &got);
+    return first_use(p, pool_take(p, size, 1, &got));
 }
 
 void jg__stack_put(struct jg__stack_pool *p, struct jg__stack_cache *c,

@@ -28,6 +28,10 @@ struct jg__stack {
     struct jg__stack *next;  /* Free-list link. */
     size_t guard;            /* Bytes of guard below lo; 0 if unguarded. */
     int mprotected;          /* The guard splits the mapping (budgeted). */
+    /* Not guarded yet: guards go in when a stack is first handed out, not
+     * for a whole slab at once (a runtime that runs a few tasks would pay
+     * for 120 madvise calls). */
+    int unguarded;
     unsigned vg_id;          /* Valgrind's id for the registration. */
 };
 

@@ -106,13 +106,18 @@ int jg_blocking(jg_task_fn fn, void *arg, void **result) {
         }
         return 0;
     }
+    struct jg__reactor *r;
+    int rc = jg__reactor_get(self->rt, &r);
+    if (rc < 0) {
+        return rc;
+    }
     struct jg__op *op = jg__op_new(self);
     if (op == NULL) {
         return -ENOMEM;
     }
     op->fn = fn;
     op->arg = arg;
-    int rc = jg__bpool_submit(&self->rt->reactor->pool, op);
+    rc = jg__bpool_submit(&r->pool, op);
     if (rc < 0) {
         jg__free(op, sizeof(*op));
         return rc;

@@ -175,7 +175,11 @@ static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
 
 static ssize_t io_inside(struct jg_task *self, const struct req *q,
                          int64_t deadline) {
-    struct jg__reactor *r = self->rt->reactor;
+    struct jg__reactor *r;
+    int err = jg__reactor_get(self->rt, &r);
+    if (err < 0) {
+        return err;
+    }
     struct jg__fdrec *rec;
     uint32_t gen;
     int kind = lookup(r, q->fd, &rec, &gen);
@@ -291,7 +295,11 @@ int jg_wait_fd(int fd, int events, int64_t deadline) {
         }
         return (got & events) ? (got & events) : events;
     }
-    struct jg__reactor *r = self->rt->reactor;
+    struct jg__reactor *r;
+    int err = jg__reactor_get(self->rt, &r);
+    if (err < 0) {
+        return err;
+    }
     struct jg__fdrec *rec;
     uint32_t gen;
     int kind = lookup(r, fd, &rec, &gen);
@@ -343,7 +351,11 @@ int jg_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
             }
         }
     }
-    struct jg__reactor *r = self->rt->reactor;
+    struct jg__reactor *r;
+    int err = jg__reactor_get(self->rt, &r);
+    if (err < 0) {
+        return err;
+    }
     struct jg__fdrec *rec;
     uint32_t gen;
     int kind = lookup(r, lfd, &rec, &gen);
@@ -386,7 +398,10 @@ int jg_connect(int fd, const struct sockaddr *addr, socklen_t len,
     struct jg__fdrec *rec = NULL;
     uint32_t gen = 0;
     if (self != NULL) {
-        r = self->rt->reactor;
+        rc = jg__reactor_get(self->rt, &r);
+        if (rc < 0) {
+            return rc;
+        }
         int kind = lookup(r, fd, &rec, &gen);
         if (kind < 0) {
             return kind;
@@ -412,8 +427,12 @@ int jg_socket(int domain, int type, int protocol) {
     struct jg_task *self = jg__io_self();
     if (fd >= 0 && self != NULL) {
         int t = type & 0xf; /* Without SOCK_NONBLOCK / SOCK_CLOEXEC. */
-        jg__fd_fresh(self->rt->reactor, fd,
-                     t == SOCK_STREAM ? JG__FD_STREAM : JG__FD_SOCK);
+        /* Not open yet: it has no records, so nothing to reset. */
+        struct jg__reactor *r = jg__reactor_peek(self->rt);
+        if (r != NULL) {
+            jg__fd_fresh(r, fd,
+                         t == SOCK_STREAM ? JG__FD_STREAM : JG__FD_SOCK);
+        }
     }
     return fd;
 }
@@ -423,6 +442,7 @@ int jg_close(int fd) {
         return -EBADF;
     }
     struct jg_task *self = jg__io_self();
-    return self != NULL ? jg__fd_close(self->rt->reactor, fd)
-                        : jg__os_close(fd);
+    /* A reactor that is not open has no waiter to wake. */
+    struct jg__reactor *r = self != NULL ? jg__reactor_peek(self->rt) : NULL;
+    return r != NULL ? jg__fd_close(r, fd) : jg__os_close(fd);
 }

@@ -46,7 +46,7 @@ static int open_poller(struct jg__reactor *r, int nworkers) {
     return jg__poller_epoll.open(&r->poller, nworkers);
 }
 
-int jg__reactor_open(struct jg__runtime *rt) {
+static int reactor_open(struct jg__runtime *rt) {
     struct jg__reactor *r = jg__calloc(1, sizeof(*r));
     if (r == NULL) {
         return -ENOMEM;
@@ -70,7 +70,9 @@ int jg__reactor_open(struct jg__runtime *rt) {
     for (int i = 0; i < JG__FD_LOCKS; i++) {
         pthread_mutex_init(&r->locks[i], NULL);
     }
-    rt->reactor = r;
+    /* Release pairs with the acquire loads: whoever sees r sees it
+     * complete. */
+    atomic_store_explicit(&rt->reactor, r, memory_order_release);
     return 0;
 
 undo_pool:
@@ -82,8 +84,31 @@ undo_alloc:
     return rc;
 }
 
+int jg__reactor_get(struct jg__runtime *rt, struct jg__reactor **out) {
+    struct jg__reactor *r =
+        atomic_load_explicit(&rt->reactor, memory_order_acquire);
+    if (r == NULL) {
+        /* The first use: open it, once. A worker may block here for the
+         * time of an io_uring setup, once per runtime. */
+        pthread_mutex_lock(&rt->reactor_lock);
+        int rc = 0;
+        if (atomic_load_explicit(&rt->reactor, memory_order_relaxed) ==
+            NULL) {
+            rc = reactor_open(rt);
+        }
+        pthread_mutex_unlock(&rt->reactor_lock);
+        if (rc < 0) {
+            return rc;
+        }
+        r = atomic_load_explicit(&rt->reactor, memory_order_acquire);
+    }
+    *out = r;
+    return 0;
+}
+
+
 void jg__reactor_close(struct jg__runtime *rt) {
-    struct jg__reactor *r = rt->reactor;
+    struct jg__reactor *r = jg__reactor_peek(rt);
     if (r == NULL) {
         return;
     }
@@ -99,7 +124,7 @@ void jg__reactor_close(struct jg__runtime *rt) {
     }
     jg__free(r->chunks, (size_t)r->nchunks * sizeof(*r->chunks));
     jg__free(r, sizeof(*r));
-    rt->reactor = NULL;
+    atomic_store_explicit(&rt->reactor, NULL, memory_order_relaxed);
 }
 
 /* ---- fd records ---- */
@@ -390,7 +415,10 @@ static void dispatch(struct jg__reactor *r) {
 /* ---- the scheduler's hooks ---- */
 
 bool jg__reactor_claim(struct jg__worker *w) {
-    struct jg__reactor *r = w->rt->reactor;
+    struct jg__reactor *r = jg__reactor_peek(w->rt);
+    if (r == NULL) {
+        return false; /* Not open: nobody can wait for it yet. */
+    }
     int free_ = 0;
     /* Acquire pairs with the release in jg__reactor_release(): the last
      * holder's use of evs[] is over. */
@@ -401,14 +429,14 @@ bool jg__reactor_claim(struct jg__worker *w) {
 }
 
 void jg__reactor_block(struct jg__worker *w, int64_t deadline) {
-    struct jg__reactor *r = w->rt->reactor;
+    struct jg__reactor *r = jg__reactor_peek(w->rt); /* Open: we hold the claim. */
     int n = r->poller.ops->wait(&r->poller, r->evs, JG__EVENTS,
                                 deadline < 0 ? -1 : deadline);
     r->nev = n > 0 ? n : 0;
 }
 
 void jg__reactor_release(struct jg__worker *w) {
-    struct jg__reactor *r = w->rt->reactor;
+    struct jg__reactor *r = jg__reactor_peek(w->rt); /* Open: we hold the claim. */
     dispatch(r);
     atomic_store_explicit(&r->claim, 0, memory_order_release);
 }
@@ -421,7 +449,7 @@ void jg__reactor_poll(struct jg__worker *w) {
 }
 
 void jg__reactor_wake(struct jg__runtime *rt) {
-    struct jg__reactor *r = rt->reactor;
+    struct jg__reactor *r = jg__reactor_peek(rt);
     if (r != NULL) {
         r->poller.ops->wake(&r->poller);
     }
@@ -486,7 +514,12 @@ int jg_runtime_info_get(jg_runtime_info *out) {
         return -ESRCH;
     }
     struct jg__runtime *rt = w->rt;
-    out->poller = rt->reactor->poller.ops->name;
+    struct jg__reactor *r;
+    int rc = jg__reactor_get(rt, &r);
+    if (rc < 0) {
+        return rc;
+    }
+    out->poller = r->poller.ops->name;
     out->workers = rt->nworkers;
     out->blocking_threads = rt->opts.blocking_threads;
     return 0;

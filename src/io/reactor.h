@@ -143,7 +143,12 @@ void jg__bpool_fini(struct jg__bpool *p);
  * none can start. */
 int jg__bpool_submit(struct jg__bpool *p, struct jg__op *op);
 
-/* The calling task and its reactor, or NULL outside a task. */
+/* rt's reactor if it is open, else NULL (see jg__reactor_get). */
+static inline struct jg__reactor *jg__reactor_peek(struct jg__runtime *rt) {
+    return atomic_load_explicit(&rt->reactor, memory_order_acquire);
+}
+
+/* The calling task, or NULL outside a task. */
 static inline struct jg_task *jg__io_self(void) {
     struct jg__worker *w = jg__worker_self();
     return w != NULL ? w->current : NULL;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -85,14 +86,22 @@ int jg__os_ncpus(void) {
 }
 
 long jg__os_max_map_count(void) {
-    long value = 65530; /* The kernel's default, DEFAULT_MAX_MAP_COUNT. */
+    /* Read once: a sysctl that changes under a running program may be
+     * seen late, which only moves where guard pages stop. */
+    static _Atomic long known;
+    long value = atomic_load_explicit(&known, memory_order_relaxed);
+    if (value > 0) {
+        return value;
+    }
+    value = 65530; /* The kernel's default, DEFAULT_MAX_MAP_COUNT. */
     FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
     if (f != NULL) {
-        if (fscanf(f, "%ld", &value) != 1) {
+        if (fscanf(f, "%ld", &value) != 1 || value <= 0) {
             value = 65530;
         }
         fclose(f);
     }
+    atomic_store_explicit(&known, value, memory_order_relaxed);
     return value;
 }
 
@@ -123,10 +132,32 @@ int jg__os_guard(void *p, size_t len, int allow_mprotect) {
     return -errno;
 }
 
+/* What a thread started by jg__os_thread_start() needs before fn. */
+struct start {
+    void *(*fn)(void *);
+    void *arg;
+    struct jg__place place;
+};
+
+static void *thread_entry(void *x) {
+    struct start st = *(struct start *)x;
+    free(x);
+    jg__os_place_release(&st.place);
+    return st.fn(st.arg);
+}
+
 int jg__os_thread_start(pthread_t *out, void *(*fn)(void *), void *arg,
                         const char *name) {
-    int rc = pthread_create(out, NULL, fn, arg);
+    struct start *st = malloc(sizeof(*st));
+    if (st == NULL) {
+        return -ENOMEM;
+    }
+    st->fn = fn;
+    st->arg = arg;
+    jg__os_place_pick(&st->place);
+    int rc = jg__os_place_create(out, NULL, &st->place, thread_entry, st);
     if (rc != 0) {
+        free(st);
         return -rc;
     }
     if (name != NULL) {
@@ -142,13 +173,19 @@ void jg__os_thread_join(pthread_t t) {
 }
 
 void jg__os_thread_stack(void **lo, size_t *size) {
-    pthread_attr_t attr;
-    *lo = NULL;
-    *size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        pthread_attr_getstack(&attr, lo, size);
-        pthread_attr_destroy(&attr);
+    /* A thread's stack never moves, and finding the main thread's makes
+     * glibc read /proc/self/maps: once per thread is enough. */
+    static __thread void *known_lo;
+    static __thread size_t known_size;
+    if (known_size == 0) {
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            pthread_attr_getstack(&attr, &known_lo, &known_size);
+            pthread_attr_destroy(&attr);
+        }
     }
+    *lo = known_lo;
+    *size = known_size;
 }
 
 void jg__os_write_all(int fd, const void *buf, size_t len) {
