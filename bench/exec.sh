@@ -19,7 +19,11 @@
 #              The C programs (juggle-bench and the raw peer) run the model
 #              once untimed, then 7 times, and report the median: at n=30 the
 #              work is a few ms, and an idle VM's second vCPU may take that
-#              long to come back.
+#              long to come back. For a parallel model each of the 7 runs is
+#              paired with a serial run just before it in the same process,
+#              and "speedup" is the median of the 7 serial/parallel ratios:
+#              these VMs change speed from one second to the next, which
+#              makes ratios of separate programs' medians noisy.
 #
 # juggle's side, run as $JUGGLE_BENCH (if it is missing, or a subcommand exits
 # non-zero or prints no JSON, juggle's rows are skipped with a note):
@@ -29,7 +33,8 @@
 #                            -> {"bench":"map","impl":"juggle","pool":P,"workers":W,
 #                                "items":N,"ns_per_item":X[,"result":N*N]}
 #   juggle-bench fib4 --model serial|threads|processes|tasks1|tasks2 [--n N]
-#                            -> {"bench":"fib4","impl":"juggle","model":M,"seconds":S[,"result":R]}
+#                            -> {"bench":"fib4","impl":"juggle","model":M,"seconds":S,
+#                                ["serial_seconds":S0,"speedup":X,]"result":R}
 #   (--workers and --n are passed only when MAP_WORKERS or FIB4_N differ from
 #   the defaults 2 and 30; --count only when THREADS_COUNT/PROCESSES_COUNT are set)
 #
@@ -227,7 +232,9 @@ for kind in ("threads", "processes"):
         print(f"| {l} | {items:,} | {cs if cs is not None else '–'} | {len(by[('map', l)])} "
               f"| {fmt(m)} | {fr(rt)} | {ok} | {tgt} |")
 
-# fib4: speed-up over the same family's serial run.
+# fib4: speed-up over serial: the median of the program's own paired
+# serial/parallel ratios where it reports "speedup", else over the same
+# family's serial program.
 ls = labels("fib4")
 if ls:
     n = next((first("fib4", l, "n") for l in ls if first("fib4", l, "n")), "?")
@@ -247,7 +254,11 @@ if ls:
         model = first("fib4", l, "model") or l.split("-", 1)[-1]
         s = med("fib4", l, "seconds")
         base = med("fib4", family_serial(l), "seconds")
-        sp = ratio(base, s) if model != "serial" else None
+        # Paired in-process speed-up when the program measured one (serial
+        # and parallel runs interleaved), else the two programs' medians.
+        sp = med("fib4", l, "speedup") if model != "serial" else None
+        if sp is None and model != "serial":
+            sp = ratio(base, s)
         jm = None if l.startswith("juggle") else med("fib4", f"juggle-{model}", "seconds")
         res = {r.get("result") for r in by[("fib4", l)]} - {None}
         results |= res

@@ -140,28 +140,48 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* One untimed run (the second vCPU of an idle VM may take a while to come
- * back), then FIB4_REPS timed ones; the median is reported. */
+ * back), then FIB4_REPS timed ones; the median is reported. A parallel
+ * model's reps are paired with serial runs in the same process (serial
+ * first): the speed-up is the median of the per-pair ratios, as in
+ * juggle-bench. */
 #define FIB4_REPS 7
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return v[n / 2];
+}
 
 static void bench_fib4(const char *model, int n, int tasks) {
     struct job *jobs = calloc((size_t)tasks, sizeof *jobs);
+    struct job *sjobs = calloc((size_t)tasks, sizeof *sjobs);
     pthread_t *t = calloc((size_t)tasks, sizeof *t);
     pid_t *p = calloc((size_t)tasks, sizeof *p);
     int (*fds)[2] = calloc((size_t)tasks, sizeof *fds);
     const char *impl = strcmp(model, "threads") == 0     ? "pthread"
                        : strcmp(model, "processes") == 0 ? "fork"
                                                          : "serial";
+    int paired = strcmp(model, "serial") != 0;
     fib_arg = n;
-    double times[FIB4_REPS];
+    double times[FIB4_REPS], serial[FIB4_REPS], ratios[FIB4_REPS];
+    if (paired) fib4_once("serial", tasks, sjobs, t, p, fds);
     fib4_once(model, tasks, jobs, t, p, fds);
-    for (int k = 0; k < FIB4_REPS; k++)
+    for (int k = 0; k < FIB4_REPS; k++) {
+        serial[k] = paired ? fib4_once("serial", tasks, sjobs, t, p, fds) : 0;
         times[k] = fib4_once(model, tasks, jobs, t, p, fds);
-    qsort(times, FIB4_REPS, sizeof times[0], cmp_double);
-    double s = times[FIB4_REPS / 2];
-    printf("{\"bench\":\"fib4\",\"impl\":\"%s\",\"model\":\"%s\",\"n\":%d,\"tasks\":%d,"
-           "\"seconds\":%.6f,\"result\":%lld}\n",
-           impl, model, n, tasks, s, (long long)jobs[0].result);
-    free(jobs), free(t), free(p), free(fds);
+        ratios[k] = paired ? serial[k] / times[k] : 0;
+    }
+    if (paired && sjobs[0].result != jobs[0].result) die("fib4", EINVAL);
+    double s = median(times, FIB4_REPS);
+    if (paired)
+        printf("{\"bench\":\"fib4\",\"impl\":\"%s\",\"model\":\"%s\",\"n\":%d,\"tasks\":%d,"
+               "\"seconds\":%.6f,\"serial_seconds\":%.6f,\"speedup\":%.3f,\"result\":%lld}\n",
+               impl, model, n, tasks, s, median(serial, FIB4_REPS), median(ratios, FIB4_REPS),
+               (long long)jobs[0].result);
+    else
+        printf("{\"bench\":\"fib4\",\"impl\":\"%s\",\"model\":\"%s\",\"n\":%d,\"tasks\":%d,"
+               "\"seconds\":%.6f,\"result\":%lld}\n",
+               impl, model, n, tasks, s, (long long)jobs[0].result);
+    free(jobs), free(sjobs), free(t), free(p), free(fds);
 }
 
 int main(int argc, char **argv) {
