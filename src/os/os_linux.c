@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,12 +138,19 @@ struct start {
     void *(*fn)(void *);
     void *arg;
     struct jg__place place;
+    char name[16]; /* The kernel's TASK_COMM_LEN; "" for none. */
 };
 
 static void *thread_entry(void *x) {
     struct start st = *(struct start *)x;
     free(x);
     jg__os_place_release(&st.place);
+    if (st.name[0] != '\0') {
+        /* Named by the thread itself: one prctl. From the creator,
+         * pthread_setname_np opens and writes /proc/self/task/N/comm,
+         * which cost a fifth of an empty two-worker jg_run. */
+        prctl(PR_SET_NAME, st.name, 0, 0, 0);
+    }
     return st.fn(st.arg);
 }
 
@@ -154,16 +162,12 @@ int jg__os_thread_start(pthread_t *out, void *(*fn)(void *), void *arg,
     }
     st->fn = fn;
     st->arg = arg;
+    snprintf(st->name, sizeof(st->name), "%s", name != NULL ? name : "");
     jg__os_place_pick(&st->place);
     int rc = jg__os_place_create(out, NULL, &st->place, thread_entry, st);
     if (rc != 0) {
         free(st);
         return -rc;
-    }
-    if (name != NULL) {
-        char buf[16]; /* The kernel's TASK_COMM_LEN. */
-        snprintf(buf, sizeof(buf), "%s", name);
-        pthread_setname_np(*out, buf);
     }
     return 0;
 }

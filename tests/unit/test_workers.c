@@ -4,6 +4,10 @@
  * worker, a blocked worker's queue is stolen from, and a long compute task
  * on one worker does not stop the others.
  */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "helpers.h"
 
 #define MAXW 8
@@ -91,4 +95,56 @@ static void *hog_and_others(void *arg) {
 Test(workers, a_busy_worker_does_not_stall_the_others, .timeout = 60) {
     struct hog h = {0};
     run_on(hog_and_others, &h, 2);
+}
+
+/* Worker threads 1..n-1 carry the name "juggle-w<i>" (set by the thread
+ * itself), visible in /proc and debuggers; worker 0 is the caller's own
+ * thread and keeps its name. */
+struct names {
+    char name[MAXW][32];
+    _Atomic int seen[MAXW];
+};
+
+static void *note_name(void *arg) {
+    struct names *n = arg;
+    int w = jg_worker_index();
+    FILE *f = fopen("/proc/thread-self/comm", "r");
+    cr_assert(f != NULL);
+    char buf[32] = "";
+    cr_assert(fgets(buf, sizeof(buf), f) != NULL);
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+    if (atomic_exchange(&n->seen[w], 1) == 0) {
+        strcpy(n->name[w], buf);
+    }
+    return NULL;
+}
+
+static void *name_every_worker(void *arg) {
+    struct names *n = arg;
+    for (;;) {
+        jg_task *t[64];
+        for (int i = 0; i < 64; i++) {
+            cr_assert_eq(jg_spawn(&t[i], note_name, n, NULL), 0);
+        }
+        cr_assert_eq(jg_gather(t, 64, NULL), 0);
+        int all = 1;
+        for (int i = 0; i < jg_worker_count(); i++) {
+            all &= atomic_load(&n->seen[i]);
+        }
+        if (all) {
+            return NULL;
+        }
+        jg_sleep(1000000); /* A worker without CPU time: try again. */
+    }
+}
+
+Test(workers, worker_threads_are_named, .timeout = 120) {
+    struct names n = {0};
+    char mine[32];
+    cr_assert_eq(pthread_getname_np(pthread_self(), mine, sizeof(mine)), 0);
+    run_on(name_every_worker, &n, 3);
+    cr_assert_str_eq(n.name[0], mine);
+    cr_assert_str_eq(n.name[1], "juggle-w1");
+    cr_assert_str_eq(n.name[2], "juggle-w2");
 }
