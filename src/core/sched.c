@@ -153,19 +153,31 @@ static int prepare_run(struct jg__worker *w, struct jg_task *t) {
 }
 
 
-/* t is over (returned, or could not start): publish, wake the joiner. */
+/*
+ * t is over (returned, or could not start): publish, wake the joiner. One
+ * atomic exchange: storing JG__JOINER_DONE publishes result and start_rc
+ * and hands the struct to the handle's holder, who frees it when it joins;
+ * after it we touch t only to read joiner_seq when a joiner is registered,
+ * and that joiner cannot free t before our wake. A task without a handle
+ * is freed here.
+ */
 static void complete(struct jg__worker *w, struct jg_task *t) {
-    /* Release: the joiner that sees DONE sees result and start_rc. */
-    atomic_fetch_or_explicit(&t->flags, JG__TF_DONE, memory_order_release);
-    /* Acquire pairs with the joiner's release CAS: we see joiner_seq. */
-    struct jg_task *j = atomic_exchange_explicit(&t->joiner, JG__JOINER_DONE,
-                                                 memory_order_acq_rel);
-    if (j != NULL) {
-        jg__wake(j,
-                 atomic_load_explicit(&t->joiner_seq, memory_order_relaxed),
-                 JG__WAKE_OK);
+    if (atomic_load_explicit(&t->flags, memory_order_relaxed) &
+        JG__TF_DETACHED) {
+        jg__task_free(w, t);
+    } else {
+        /* Release: the joiner that sees DONE sees result and start_rc.
+         * Acquire pairs with the joiner's release CAS: we see its
+         * joiner_seq. */
+        struct jg_task *j = atomic_exchange_explicit(
+            &t->joiner, JG__JOINER_DONE, memory_order_acq_rel);
+        if (j != NULL) {
+            jg__wake(j,
+                     atomic_load_explicit(&t->joiner_seq,
+                                          memory_order_relaxed),
+                     JG__WAKE_OK);
+        }
     }
-    jg__task_unref(w, t);
     /* Release pairs with the acquire in quiescent(). */
     atomic_store_explicit(
         &w->finished,

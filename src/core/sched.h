@@ -62,7 +62,7 @@ enum {
 /* Bits of jg_task.flags. */
 enum {
     JG__TF_CANCEL = 1u << 0,  /* A cancellation waits to be delivered. */
-    JG__TF_DONE = 1u << 1,    /* fn has returned; result is set. */
+    JG__TF_DETACHED = 1u << 1, /* No handle: freed by its own completion. */
     JG__TF_FREE = 1u << 3,    /* In a free list: the handle is dead. */
     /* name[] holds the name. A task spawned without one is named
      * "task-<id>" only when somebody asks (formatting it on every spawn
@@ -73,7 +73,11 @@ enum {
 };
 
 
-/* jg_task.joiner once the task is done: nobody can register any more. */
+/* jg_task.joiner once the task is done: nobody can register any more, and
+ * result and start_rc are final. Done is this value and nothing else: the
+ * exchange that stores it is the completing worker's last touch of a task
+ * with a handle (see complete() in sched.c), so whoever sees it may free
+ * the struct. */
 #define JG__JOINER_DONE ((struct jg_task *)1)
 
 struct jg_task {
@@ -95,8 +99,8 @@ struct jg_task {
     struct jg_task *next;    /* Link in one queue or free list at a time. */
     _Atomic uint64_t wstate; /* See JG__WS. */
     _Atomic uint32_t flags;  /* JG__TF_*. */
-    _Atomic uint32_t refs;   /* 1 for running + 1 for a live handle. */
-    _Atomic(struct jg_task *) joiner; /* Task blocked in jg_join(t). */
+    /* Task blocked in jg_join(t), or JG__JOINER_DONE. */
+    _Atomic(struct jg_task *) joiner;
     _Atomic uint64_t joiner_seq;      /* Its wait; published by joiner. */
     void *saved;            /* Shared stack: the live bytes, copied out. */
     uint32_t saved_len;     /* Shared stack: bytes held in saved. */
@@ -164,6 +168,11 @@ struct jg__worker {
     struct jg__stack_cache stacks;
     struct jg_task *free_tasks; /* Task-struct cache; owner only. */
     int nfree_tasks;
+    /* Fresh arena memory this worker carves task structs from. */
+    char *carve_next, *carve_end;
+    /* Task ids: this worker's next one and the end of its block (ids are
+     * handed out to workers in blocks, not one shared counter a spawn). */
+    uint64_t id_next, id_end;
     /* Remote wake-ups of pinned tasks. */
     pthread_mutex_t inbox_lock;
     struct jg__task_list inbox;
@@ -222,9 +231,11 @@ struct jg__runtime {
      * count, because a waiting task's own worker always sees its own
      * increment, and that worker polls before it would sleep. */
     _Atomic int io_waiting;
-    /* Task structs: chunks, freed when the runtime ends. */
+    /* Task structs: carved from arenas (task.c), freed when the runtime
+     * ends. Protected by pool_lock. */
     pthread_mutex_t pool_lock;
-    void *task_chunks;
+    void *task_arenas;
+    char *arena_next, *arena_end; /* The unused rest of the newest arena. */
     struct jg_task *free_tasks;
 };
 
@@ -287,9 +298,9 @@ struct jg_task *jg__pick(struct jg__worker *w);
 /* The next task for w's loop, waiting for one; NULL at shutdown. */
 struct jg_task *jg__find_work(struct jg__worker *w);
 
-/* Drop one reference; the last one frees the struct (to w's cache, or the
- * runtime's list when w is NULL). */
-void jg__task_unref(struct jg__worker *w, struct jg_task *t);
+/* Free a finished task's struct (to w's cache, or the runtime's list when
+ * w is NULL or of another runtime). */
+void jg__task_free(struct jg__worker *w, struct jg_task *t);
 
 /* Bind the calling thread to worker w (NULL to unbind). */
 void jg__worker_bind(struct jg__worker *w);

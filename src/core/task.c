@@ -3,15 +3,18 @@
  * task.c - the task API of juggle/task.h (spawn, join, gather, sleep, yield,
  * cancel, names) and the pool of task structs behind it.
  *
- * Task structs come in chunks owned by the runtime and are recycled through
- * per-worker caches, so spawning costs no malloc in the steady state. Their
- * memory stays mapped until jg_run() returns; that is what makes a stale
- * (task, seq) pair held by a timer or a waker safe to look at (see JG__WS in
- * sched.h): the seq inside a reused struct never goes back.
+ * Task structs are carved from arenas owned by the runtime (a 64 KiB one,
+ * then 2 MiB ones advised to use transparent huge pages: a million task
+ * structs cost 76 faults, not 37,000) and recycled through per-worker
+ * caches, so spawning costs no malloc. Their memory stays mapped until
+ * jg_run() returns; that is what makes a stale (task, seq) pair held by a
+ * timer or a waker safe to look at (see JG__WS in sched.h): the seq inside
+ * a reused struct never goes back.
  *
- * Lifetime: refs counts 1 for the running task and 1 for a live handle.
- * complete() in sched.c drops the first, jg_join() the second; the last
- * one puts the struct back in a cache.
+ * Lifetime: a task without a handle is freed by its own completion; one
+ * with a handle by the jg_join() (or gather) that takes its result, once
+ * complete() has stored JG__JOINER_DONE (its last touch of the struct). A
+ * handle never joined keeps its struct until the runtime ends.
  */
 #include <errno.h>
 #include <string.h>
@@ -19,15 +22,21 @@
 #include "core/sched.h"
 #include "os/os.h"
 
-#define CHUNK_TASKS 256
 #define CACHE_MAX 1024
+#define FIRST_ARENA ((size_t)64 << 10)
+#define ARENA ((size_t)2 << 20)
 
-struct chunk {
-    struct chunk *next;
-    struct jg_task tasks[CHUNK_TASKS];
+/* The head of every arena: the list of them, for jg__task_pool_fini. */
+struct arena {
+    struct arena *next;
+    size_t len;
 };
 
-/* Refill w's cache from the runtime's list or a new chunk. */
+/* Structs of fresh arena memory a worker takes at a time. */
+#define CARVE 256
+
+/* Refill w's cache from the runtime's free list, or give it a range of
+ * fresh arena memory to carve from. Returns 0 or -ENOMEM. */
 static int refill(struct jg__worker *w) {
     struct jg__runtime *rt = w->rt;
     pthread_mutex_lock(&rt->pool_lock);
@@ -39,40 +48,57 @@ static int refill(struct jg__worker *w) {
         w->nfree_tasks++;
     }
     if (w->free_tasks == NULL) {
-        struct chunk *c = jg__malloc(sizeof(*c));
-        if (c == NULL) {
-            pthread_mutex_unlock(&rt->pool_lock);
-            return -ENOMEM;
+        size_t want = CARVE * sizeof(struct jg_task);
+        if ((size_t)(rt->arena_end - rt->arena_next) < sizeof(struct jg_task)) {
+            size_t len = rt->task_arenas == NULL ? FIRST_ARENA : ARENA;
+            void *m;
+            int rc = len == ARENA ? jg__os_map_huge(&m, len)
+                                  : jg__os_map(&m, len);
+            if (rc < 0) {
+                pthread_mutex_unlock(&rt->pool_lock);
+                return -ENOMEM;
+            }
+            struct arena *a = m;
+            a->next = rt->task_arenas;
+            a->len = len;
+            rt->task_arenas = a;
+            /* Cache-line aligned structs after the header. */
+            rt->arena_next = (char *)m + JG__CACHELINE;
+            rt->arena_end = (char *)m + len;
         }
-        c->next = rt->task_chunks;
-        rt->task_chunks = c;
-        for (int i = CHUNK_TASKS - 1; i >= 0; i--) {
-            /* A struct's wait sequence starts at 0 and never goes back;
-             * spawn sets every other field. */
-            atomic_init(&c->tasks[i].wstate, 0);
-            c->tasks[i].next = w->free_tasks;
-            w->free_tasks = &c->tasks[i];
-        }
-        w->nfree_tasks += CHUNK_TASKS;
+        size_t left = (size_t)(rt->arena_end - rt->arena_next);
+        size_t take = (left < want ? left : want) / sizeof(struct jg_task) *
+                      sizeof(struct jg_task);
+        /* Fresh mappings are zero: wstate's seq starts at 0, as it must. */
+        w->carve_next = rt->arena_next;
+        w->carve_end = rt->arena_next + take;
+        rt->arena_next += take;
     }
     pthread_mutex_unlock(&rt->pool_lock);
     return 0;
 }
 
 static struct jg_task *task_alloc(struct jg__worker *w) {
-    if (w->free_tasks == NULL && refill(w) < 0) {
-        return NULL;
-    }
     struct jg_task *t = w->free_tasks;
-    w->free_tasks = t->next;
-    w->nfree_tasks--;
+    if (t != NULL) {
+        w->free_tasks = t->next;
+        w->nfree_tasks--;
+        return t;
+    }
+    if (w->carve_next == w->carve_end) {
+        if (refill(w) < 0) {
+            return NULL;
+        }
+        if (w->free_tasks != NULL) {
+            return task_alloc(w);
+        }
+    }
+    t = (struct jg_task *)w->carve_next;
+    w->carve_next += sizeof(struct jg_task);
     return t;
 }
 
-void jg__task_unref(struct jg__worker *w, struct jg_task *t) {
-    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) {
-        return;
-    }
+void jg__task_free(struct jg__worker *w, struct jg_task *t) {
     struct jg__runtime *rt = t->rt;
     atomic_store_explicit(&t->flags, JG__TF_FREE, memory_order_relaxed);
     if (w != NULL && w->rt == rt) {
@@ -100,16 +126,30 @@ void jg__task_unref(struct jg__worker *w, struct jg_task *t) {
 }
 
 void jg__task_pool_fini(struct jg__runtime *rt) {
-    while (rt->task_chunks != NULL) {
-        struct chunk *c = rt->task_chunks;
-        rt->task_chunks = c->next;
-        jg__free(c, sizeof(*c));
+    while (rt->task_arenas != NULL) {
+        struct arena *a = rt->task_arenas;
+        rt->task_arenas = a->next;
+        jg__os_unmap(a, a->len);
     }
+    rt->arena_next = rt->arena_end = NULL;
     rt->free_tasks = NULL;
     for (int i = 0; i < rt->nworkers; i++) {
         rt->workers[i].free_tasks = NULL;
         rt->workers[i].nfree_tasks = 0;
+        rt->workers[i].carve_next = rt->workers[i].carve_end = NULL;
     }
+}
+
+/* The next task id of w's runtime: from w's block, a new block when it is
+ * used up. */
+static uint64_t next_id(struct jg__worker *w) {
+    if (w->id_next == w->id_end) {
+        const uint64_t block = 1024;
+        w->id_next = atomic_fetch_add_explicit(&w->rt->next_id, block,
+                                               memory_order_relaxed);
+        w->id_end = w->id_next + block;
+    }
+    return w->id_next++;
 }
 
 int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
@@ -142,9 +182,10 @@ int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
     uint64_t s = atomic_load_explicit(&t->wstate, memory_order_relaxed);
     atomic_store_explicit(&t->wstate, JG__WS(JG__WS_SEQ(s), 0, JG__RUNNABLE),
                           memory_order_relaxed);
-    atomic_store_explicit(&t->flags, o.name != NULL ? JG__TF_NAMED : 0,
+    atomic_store_explicit(&t->flags,
+                          (o.name != NULL ? JG__TF_NAMED : 0) |
+                              (handle ? 0 : JG__TF_DETACHED),
                           memory_order_relaxed);
-    atomic_store_explicit(&t->refs, handle ? 2 : 1, memory_order_relaxed);
     atomic_store_explicit(&t->joiner, NULL, memory_order_relaxed);
     atomic_store_explicit(&t->joiner_seq, 0, memory_order_relaxed);
     t->start_rc = 0;
@@ -161,7 +202,7 @@ int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
 #ifdef JG__SANITIZED
     memset(&t->san, 0, sizeof(t->san));
 #endif
-    t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed);
+    t->id = next_id(w);
     if (o.name != NULL) {
         strncpy(t->name, o.name, sizeof(t->name) - 1);
         t->name[sizeof(t->name) - 1] = '\0';
@@ -234,6 +275,11 @@ static void check_handle(const struct jg_task *t, const char *what) {
 /* Wait until t is done. Returns 0, or -ECANCELED (cancellable only). */
 static int wait_done(struct jg_task *self, struct jg_task *t,
                      bool cancellable) {
+    /* Done already: no wait to prepare. Acquire pairs with complete(). */
+    if (atomic_load_explicit(&t->joiner, memory_order_acquire) ==
+        JG__JOINER_DONE) {
+        return 0;
+    }
     for (;;) {
         uint64_t seq = jg__park_prepare(self, cancellable);
         if (seq == 0) {
@@ -268,17 +314,18 @@ static int wait_done(struct jg_task *self, struct jg_task *t,
     }
 }
 
-/* t is done: hand over its result and drop the handle. */
+/* t is done: hand over its result and free it (the handle dies). */
 static int take_result(struct jg_task *self, struct jg_task *t,
                        void **result) {
-    /* Acquire pairs with the release in complete(). */
-    uint32_t f = atomic_load_explicit(&t->flags, memory_order_acquire);
-    JG_ASSERT(f & JG__TF_DONE, "join returned before the task finished");
+    /* Acquire pairs with the exchange in complete(). */
+    JG_ASSERT(atomic_load_explicit(&t->joiner, memory_order_acquire) ==
+                  JG__JOINER_DONE,
+              "join returned before the task finished");
     int rc = t->start_rc;
     if (result != NULL) {
         *result = rc == 0 ? t->result : NULL;
     }
-    jg__task_unref(self->worker, t);
+    jg__task_free(self->worker, t);
     return rc;
 }
 
@@ -413,7 +460,8 @@ int jg_cancel(jg_task *t) {
     uint32_t f = atomic_fetch_or_explicit(&t->flags, JG__TF_CANCEL,
                                           memory_order_seq_cst);
     JG_ASSERT(!(f & JG__TF_FREE), "jg_cancel: invalid task handle");
-    if (f & JG__TF_DONE) {
+    if (atomic_load_explicit(&t->joiner, memory_order_seq_cst) ==
+        JG__JOINER_DONE) {
         return -EALREADY;
     }
     uint64_t s = atomic_load_explicit(&t->wstate, memory_order_seq_cst);

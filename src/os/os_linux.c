@@ -120,6 +120,28 @@ void jg__os_unmap(void *p, size_t len) {
     munmap(p, len);
 }
 
+int jg__os_map_huge(void **out, size_t len) {
+    const size_t huge = (size_t)2 << 20;
+    /* Map one huge page more and trim, to start on a huge-page boundary. */
+    char *p = mmap(NULL, len + huge, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        return -errno;
+    }
+    char *start = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+    if (start > p) {
+        munmap(p, (size_t)(start - p));
+    }
+    size_t tail = (size_t)(p + len + huge - (start + len));
+    if (tail > 0) {
+        munmap(start + len, tail);
+    }
+    /* Best effort: without transparent huge pages it is a plain mapping. */
+    (void)madvise(start, len, MADV_HUGEPAGE);
+    *out = start;
+    return 0;
+}
+
 int jg__os_guard(void *p, size_t len, int allow_mprotect) {
     if (madvise(p, len, MADV_GUARD_INSTALL) == 0) {
         return 1;
