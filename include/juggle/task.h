@@ -268,8 +268,10 @@ JG_API int jg_cancel(jg_task *t);
 JG_API jg_task *jg_self(void);
 
 /*
- * A task's name: the one given to jg_spawn(), else "task-<id>" where id
- * counts spawns in the runtime from 1 (main is "main").
+ * A task's name: the one given to jg_spawn(), else "task-<id>" where id is
+ * unique in the runtime (main is "main"). Workers number their spawns from
+ * blocks of ids, so on one worker they count 1, 2, 3, ... in spawn order,
+ * and on several each worker's spawns count up from its own block.
  *
  * t:       a valid handle, or NULL for the calling task.
  * Returns: a string that lives as long as the handle; "" when t is NULL and
