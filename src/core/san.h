@@ -87,6 +87,15 @@ static inline void jg__san_fiber_create(struct jg__san *s) {
 #endif
 }
 
+/* The running code becomes task context s without a stack switch (stack
+ * donation in sched.c): only TSan keeps a per-context state to change. */
+static inline void jg__san_fiber_enter(const struct jg__san *s) {
+    (void)s;
+#ifdef JG_TSAN
+    __tsan_switch_to_fiber(s->tsan_fiber, 0);
+#endif
+}
+
 /* A worker's own thread context. */
 static inline void jg__san_fiber_thread(struct jg__san *s) {
     (void)s;

@@ -270,9 +270,8 @@ bool jg__wake(struct jg_task *t, uint64_t seq, int reason);
 /* Arm a timer on the calling task's worker that ends wait seq. */
 int jg__timer_arm(struct jg_task *self, int64_t deadline, uint64_t seq);
 
-/* Switch away: yield (requeue self) or exit (self is finished). */
+/* Switch away and requeue self (jg_yield). */
 void jg__sched_yield(struct jg_task *self);
-__attribute__((noreturn)) void jg__sched_exit(struct jg_task *self);
 
 /* Create a task on the calling worker without queueing it; handle says
  * whether a handle will be held (else it is detached). */

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -193,4 +195,89 @@ static void *join_twice(void *arg) {
 
 Test(join, twice_aborts, .signal = SIGABRT) {
     jg_run(join_twice, NULL, &(jg_run_opts){.workers = 1}, NULL);
+}
+
+/*
+ * Stack donation (sched.c): on one worker, a task that has never run and
+ * is picked right after another one returns starts on that task's stack,
+ * without a switch. It must still be itself in every way: jg_self, its
+ * name, its result, a cancellation sent before it started, its own
+ * sleeps and joins; and tasks that cannot take the stack (shared mode, a
+ * custom size) start the normal way in between.
+ */
+struct donated {
+    jg_task *self;
+    char name[32];
+    bool sleeps;
+    int sleep_rc;
+    uintptr_t frame; /* Where its frame was: equal on a donated stack. */
+};
+
+static void *record_self(void *arg) {
+    struct donated *d = arg;
+    volatile char here = 0;
+    d->frame = (uintptr_t)&here;
+    d->self = jg_self();
+    snprintf(d->name, sizeof(d->name), "%s", jg_task_name(NULL));
+    if (d->sleeps) {
+        d->sleep_rc = jg_sleep(1000); /* Delivers a pending cancel. */
+    }
+    return d;
+}
+
+static void *donation_chain(void *arg) {
+    int workers = (int)(intptr_t)arg;
+    enum { N = 64 };
+    struct donated d[N];
+    jg_task *t[N];
+    for (int i = 0; i < N; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "chain-%d", i);
+        jg_spawn_opts o = {.name = name};
+        if (i % 8 == 5) {
+            o.stack_mode = JG_STACK_SHARED; /* Cannot take the stack. */
+        } else if (i % 8 == 6) {
+            o.stack_size = 128 * 1024; /* Nor this one. */
+        }
+        d[i] = (struct donated){.sleeps = i % 10 == 0};
+        cr_assert_eq(jg_spawn(&t[i], record_self, &d[i], &o), 0);
+    }
+    /* On one worker, cancelled before it ever ran: its first sleep says
+     * so. Another worker may have run it already. */
+    int cancel_rc = jg_cancel(t[10]);
+    cr_assert(cancel_rc == 0 || (workers > 1 && cancel_rc == -EALREADY));
+    for (int i = 0; i < N; i++) {
+        void *r;
+        cr_assert_eq(jg_join(t[i], &r), 0);
+        cr_assert_eq(r, &d[i]);
+        cr_assert_eq(d[i].self, t[i], "task %d saw another self", i);
+        char want[16];
+        snprintf(want, sizeof(want), "chain-%d", i);
+        cr_assert_str_eq(d[i].name, want);
+        if (i == 10 && workers > 1) {
+            /* Cancelled at some point of its run, or after it. */
+            cr_assert(d[i].sleep_rc == -ECANCELED || d[i].sleep_rc == 0);
+            cr_assert(cancel_rc == 0 || d[i].sleep_rc == 0);
+            continue;
+        }
+        cr_assert_eq(d[i].sleep_rc, i == 10 ? -ECANCELED : 0,
+                     "task %d: sleep returned %d", i, d[i].sleep_rc);
+    }
+    if (workers == 1) {
+        /* In spawn order on one worker (0, 10, 20, ... sleep, so the
+         * next starts elsewhere): 2 started where 1 returned, the
+         * cancelled 10 where 9 did, 8 after 7 (7 took a fresh stack after
+         * 6's custom one); 5 (shared) and 6 (custom size) did not. */
+        cr_assert_eq(d[2].frame, d[1].frame);
+        cr_assert_eq(d[10].frame, d[9].frame);
+        cr_assert_eq(d[8].frame, d[7].frame);
+        cr_assert_neq(d[5].frame, d[4].frame);
+        cr_assert_neq(d[6].frame, d[4].frame);
+    }
+    return NULL;
+}
+
+Test(spawn, a_task_started_on_a_donated_stack_is_itself) {
+    run_on(donation_chain, (void *)1, 1);
+    run_on(donation_chain, (void *)2, 2);
 }

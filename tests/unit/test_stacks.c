@@ -218,15 +218,28 @@ static void *spawn_overflow(void *arg) {
     return NULL;
 }
 
-static void expect_overflow_message(jg_stack_mode mode) {
+/* On one worker "runaway" starts on the stack that "first" has just
+ * returned on (stack donation, sched.c): the message must still name it. */
+static void *spawn_overflow_donated(void *arg) {
+    (void)arg;
+    jg_spawn_opts f = {.name = "first"};
+    jg_spawn_opts o = {.name = "runaway"};
+    jg_task *a, *t;
+    jg_spawn(&a, deep, (void *)(intptr_t)1, &f);
+    jg_spawn(&t, overflow, NULL, &o);
+    jg_join(t, NULL);
+    return NULL;
+}
+
+static void expect_overflow_message_of(jg_task_fn fn, void *arg,
+                                       int workers) {
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fds[1], 2);
         close(fds[0]);
-        jg_run(spawn_overflow, (void *)(intptr_t)mode,
-               &(jg_run_opts){.workers = 2}, NULL);
+        jg_run(fn, arg, &(jg_run_opts){.workers = workers}, NULL);
         _exit(0); /* Not reached: the overflow ends the process. */
     }
     close(fds[1]);
@@ -252,6 +265,14 @@ static void expect_overflow_message(jg_stack_mode mode) {
                                    "stack"),
                        "stderr: %s", buf);
 #endif
+}
+
+static void expect_overflow_message(jg_stack_mode mode) {
+    expect_overflow_message_of(spawn_overflow, (void *)(intptr_t)mode, 2);
+}
+
+Test(stacks, overflow_names_the_task_on_a_donated_stack, .timeout = 60) {
+    expect_overflow_message_of(spawn_overflow_donated, NULL, 1);
 }
 
 Test(stacks, overflow_names_the_task_private, .timeout = 60) {
