@@ -138,31 +138,31 @@ struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item) {
 /* Push self's oldest latent fork on its worker's deque. Returns false when
  * the deque is full (the fork stays latent). */
 static bool promote_oldest(struct jg_task *self) {
-    struct jg__fork *f = self->latent_old;
+    struct jg__fork *f = self->x->latent_old;
     /* What the deque protocol needs; latent forks never set it up. */
     f->owner = self;
     atomic_init(&f->state, PENDING);
     atomic_init(&f->ws, 0);
-    struct jg__worker *w = self->worker;
+    struct jg__worker *w = self->x->worker;
     void *item = (void *)((uintptr_t)f | JG__FORK_TAG);
     if (jg__deque_push(&w->deque, item) != 0) {
         return false;
     }
     f->promoted = true;
-    self->latent_old = f->newer;
-    if (self->latent_old == NULL) {
-        self->latent_new = NULL;
+    self->x->latent_old = f->newer;
+    if (self->x->latent_old == NULL) {
+        self->x->latent_new = NULL;
     }
     return true;
 }
 
 void jg__fork_expose(struct jg_task *self) {
     bool any = false;
-    while (self->latent_old != NULL && promote_oldest(self)) {
+    while (self->x->latent_old != NULL && promote_oldest(self)) {
         any = true;
     }
-    if (any && self->worker->rt->nworkers > 1) {
-        jg__sched_offer(self->worker->rt);
+    if (any && self->x->worker->rt->nworkers > 1) {
+        jg__sched_offer(self->x->worker->rt);
     }
 }
 
@@ -177,7 +177,7 @@ __attribute__((noinline))
 static int reclaim(struct jg_task *self, struct jg__worker *w,
                    struct jg__fork *f) {
     void *item = (void *)((uintptr_t)f | JG__FORK_TAG);
-    if (self->worker == w) {
+    if (self->x->worker == w) {
         void *got = w->rt->nworkers == 1 ? jg__deque_pop_unshared(&w->deque)
                                          : jg__deque_pop(&w->deque);
         if (got == item) {
@@ -216,19 +216,20 @@ int jg__par_join_ex(jg_par_fn fa, void *a, jg_par_fn fb, void *b,
     if (jg__unlikely(self->mode == JG_STACK_SHARED)) {
         return join_serial(fa, a, fb, b);
     }
+    struct jg__exec *x = self->x; /* Fixed while the task runs. */
     struct jg__fork f;
     f.fn = fb;
     f.arg = b;
     f.promoted = false;
     f.newer = NULL;
     /* Link f as the newest latent fork. */
-    struct jg__fork *prev = self->latent_new;
+    struct jg__fork *prev = x->latent_new;
     if (prev != NULL) {
         prev->newer = &f;
     } else {
-        self->latent_old = &f;
+        x->latent_old = &f;
     }
-    self->latent_new = &f;
+    x->latent_new = &f;
     if (eager) {
         /* A coarse fork (a loop's half): offer it, and anything older,
          * at once; its size pays for the deque. */
@@ -246,11 +247,11 @@ int jg__par_join_ex(jg_par_fn fa, void *a, jg_par_fn fb, void *b,
     int rb;
     if (jg__likely(!f.promoted)) {
         /* Still latent, so still the newest: unlink it and run fb. */
-        self->latent_new = prev;
-        if (prev != NULL && self->latent_old != &f) {
+        x->latent_new = prev;
+        if (prev != NULL && x->latent_old != &f) {
             prev->newer = NULL;
         } else {
-            self->latent_old = self->latent_new = NULL;
+            x->latent_old = x->latent_new = NULL;
         }
         rb = fb(b);
     } else {

@@ -24,10 +24,11 @@
 
 /* ---- queues ---- */
 
+/* Lists of tasks with a home, linked through their exec parts. */
 static void list_push(struct jg__task_list *l, struct jg_task *t) {
-    t->next = NULL;
+    t->x->next = NULL;
     if (l->tail != NULL) {
-        l->tail->next = t;
+        l->tail->x->next = t;
     } else {
         l->head = t;
     }
@@ -37,7 +38,7 @@ static void list_push(struct jg__task_list *l, struct jg_task *t) {
 static struct jg_task *list_pop(struct jg__task_list *l) {
     struct jg_task *t = l->head;
     if (t != NULL) {
-        l->head = t->next;
+        l->head = t->x->next;
         if (l->head == NULL) {
             l->tail = NULL;
         }
@@ -196,17 +197,18 @@ static void local_push(struct jg__worker *w, struct jg_task *t) {
 
 /* Make t runnable. Any thread; see "Wake-ups" above for where t goes. */
 void jg__ready(struct jg_task *t) {
-    struct jg__runtime *rt = t->rt;
+    struct jg__runtime *rt = jg__task_rt(t);
     struct jg__worker *w = jg__worker_self();
     if (w != NULL && w->rt != rt) {
         w = NULL;
     }
-    if (t->home != NULL) {
-        if (t->home == w) {
+    struct jg__worker *home = t->x != NULL ? t->x->home : NULL;
+    if (home != NULL) {
+        if (home == w) {
             list_push(&w->pinned, t);
             return;
         }
-        struct jg__worker *h = t->home;
+        struct jg__worker *h = home;
         pthread_mutex_lock(&h->inbox_lock);
         list_push(&h->inbox, t);
         atomic_fetch_add_explicit(&h->inbox_len, 1, memory_order_relaxed);
@@ -325,7 +327,7 @@ static bool still_waiting(struct jg_task *t, uint64_t seq) {
 }
 
 int jg__timer_arm(struct jg_task *self, int64_t deadline, uint64_t seq) {
-    struct jg__timer_heap *h = &self->worker->timers;
+    struct jg__timer_heap *h = &self->x->worker->timers;
     if (jg__timer_count(h) >= h->compact_at) {
         jg__timer_compact(h, still_waiting);
     }

@@ -157,6 +157,7 @@ static void runtime_free(struct jg__runtime *rt) {
     pthread_mutex_destroy(&rt->park_lock);
     pthread_mutex_destroy(&rt->pool_lock);
     pthread_mutex_destroy(&rt->reactor_lock);
+    pthread_mutex_destroy(&rt->names_lock);
     jg__free(rt->idle, (size_t)rt->nworkers * sizeof(*rt->idle));
     jg__free(rt->workers, (size_t)rt->nworkers * sizeof(*rt->workers));
     jg__free(rt, sizeof(*rt));
@@ -172,6 +173,7 @@ static int runtime_new(struct jg__runtime **out, const jg_run_opts *o) {
     pthread_mutex_init(&rt->park_lock, NULL);
     pthread_mutex_init(&rt->pool_lock, NULL);
     pthread_mutex_init(&rt->reactor_lock, NULL);
+    pthread_mutex_init(&rt->names_lock, NULL);
     jg__stack_pool_init(&rt->stacks, o->stack_size, o->guard);
     rt->workers = jg__calloc((size_t)o->workers, sizeof(*rt->workers));
     rt->idle = jg__calloc((size_t)o->workers, sizeof(*rt->idle));

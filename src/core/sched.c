@@ -79,7 +79,7 @@ static void *sstack_top(struct jg__worker *w) {
 /* Copy the live bytes of the task whose stack is on w's shared stack out to
  * its own buffer. Returns 0, or -ENOMEM (the bytes stay in place). */
 static int sstack_save(struct jg__worker *w) {
-    struct jg_task *o = w->sstack_owner;
+    struct jg__exec *o = w->sstack_owner->x;
     char *sp = jg__ctx_sp(&o->ctx);
     size_t len = (size_t)((char *)sstack_top(w) - sp);
     if (len > o->saved_cap) {
@@ -100,9 +100,10 @@ static int sstack_save(struct jg__worker *w) {
 }
 
 static void sstack_restore(struct jg__worker *w, struct jg_task *t) {
-    char *dst = (char *)sstack_top(w) - t->saved_len;
-    jg__san_unpoison(dst, t->saved_len);
-    memcpy(dst, t->saved, t->saved_len);
+    struct jg__exec *x = t->x;
+    char *dst = (char *)sstack_top(w) - x->saved_len;
+    jg__san_unpoison(dst, x->saved_len);
+    memcpy(dst, x->saved, x->saved_len);
     w->sstack_owner = t;
 }
 
@@ -110,9 +111,14 @@ static void sstack_restore(struct jg__worker *w, struct jg_task *t) {
 
 static void task_entry(void *arg);
 
-/* Give t a context on w: a stack on its first run, its bytes back on the
- * shared stack later. Returns 0, or -ENOMEM when t cannot start. */
+/* Give t a context on w: an exec part and a stack on its first run, its
+ * bytes back on the shared stack later. Returns 0, or -ENOMEM when t
+ * cannot start. */
 static int prepare_run(struct jg__worker *w, struct jg_task *t) {
+    if (!t->started && t->x == NULL && (t->x = jg__exec_get(w)) == NULL) {
+        return -ENOMEM;
+    }
+    struct jg__exec *x = t->x;
     if (t->mode == JG_STACK_SHARED) {
         if (w->sstack_owner == t) {
             return 0;
@@ -123,29 +129,29 @@ static int prepare_run(struct jg__worker *w, struct jg_task *t) {
             return -ENOMEM;
         }
         if (t->started) {
-            JG_ASSERT(t->home == w, "shared-stack task resumed off its home");
+            JG_ASSERT(x->home == w, "shared-stack task resumed off its home");
             sstack_restore(w, t);
             return 0;
         }
-        JG_ASSERT(t->home == NULL || t->home == w, "pinned task off its worker");
-        t->home = w;
+        JG_ASSERT(x->home == NULL || x->home == w, "pinned task off its worker");
+        x->home = w;
         w->sstack_owner = t;
-        jg__ctx_make(&t->ctx, w->sstack.lo, w->sstack.size, task_entry);
+        jg__ctx_make(&x->ctx, w->sstack.lo, w->sstack.size, task_entry);
     } else {
         if (t->started) {
             return 0;
         }
-        t->stack = jg__stack_get(&w->rt->stacks, &w->stacks,
-                                 (size_t)t->stack_pages * jg__os_page_size());
-        if (t->stack == NULL) {
+        x->stack = jg__stack_get(&w->rt->stacks, &w->stacks,
+                                 (size_t)x->stack_pages * jg__os_page_size());
+        if (x->stack == NULL) {
             return -ENOMEM;
         }
-        jg__ctx_make(&t->ctx, t->stack->lo, t->stack->size, task_entry);
+        jg__ctx_make(&x->ctx, x->stack->lo, x->stack->size, task_entry);
     }
 #ifdef JG__SANITIZED
-    const struct jg__stack *s = t->stack ? t->stack : &w->sstack;
-    t->san.stack_lo = s->lo;
-    t->san.stack_size = s->size;
+    const struct jg__stack *s = x->stack ? x->stack : &w->sstack;
+    x->san.stack_lo = s->lo;
+    x->san.stack_size = s->size;
 #endif
     jg__san_fiber_create(JG__SAN(t));
     t->started = 1;
@@ -187,25 +193,30 @@ static void complete(struct jg__worker *w, struct jg_task *t) {
 
 static void fail_start(struct jg__worker *w, struct jg_task *t) {
     t->start_rc = -ENOMEM;
+    if (t->x != NULL) {
+        jg__exec_put(w, t);
+    }
     complete(w, t);
 }
 
 static void finish(struct jg__worker *w, struct jg_task *t) {
+    struct jg__exec *x = t->x;
     if (t->mode == JG_STACK_SHARED) {
         if (w->sstack_owner == t) {
             w->sstack_owner = NULL;
         }
-        jg__free(t->saved, t->saved_cap);
-        t->saved = NULL;
-        t->saved_len = t->saved_cap = 0;
-    } else if (t->stack != NULL) {
+        jg__free(x->saved, x->saved_cap);
+        x->saved = NULL;
+        x->saved_len = x->saved_cap = 0;
+    } else if (x->stack != NULL) {
         /* The frames t was switched out in never returned: their ASan
          * redzones must not greet the stack's next task. */
-        jg__san_unpoison(t->stack->lo, t->stack->size);
-        jg__stack_put(&w->rt->stacks, &w->stacks, t->stack);
-        t->stack = NULL;
+        jg__san_unpoison(x->stack->lo, x->stack->size);
+        jg__stack_put(&w->rt->stacks, &w->stacks, x->stack);
+        x->stack = NULL;
     }
     jg__san_fiber_destroy(JG__SAN(t));
+    jg__exec_put(w, t);
     complete(w, t);
 }
 
@@ -258,7 +269,7 @@ static void handoff(struct jg__worker *w) {
 /* First thing a task does after a switch lands in it. */
 static void resumed(struct jg__worker *w, struct jg_task *self) {
     jg__san_switch_end(JG__SAN(self));
-    self->worker = w;
+    self->x->worker = w;
     handoff(w);
     if (__builtin_expect(w->trace != NULL, 0)) {
         w->trace_begin = jg__os_now();
@@ -294,7 +305,7 @@ static struct jg__worker *switch_to(struct jg__worker *w, struct jg_task *self,
         if (prepare_run(w, next) == 0) {
             w->current = next;
             jg__san_switch_begin(JG__SAN(self), JG__SAN(next), exiting);
-            return jg__ctx_switch(&self->ctx, &next->ctx, w);
+            return jg__ctx_switch(&self->x->ctx, &next->x->ctx, w);
         }
         fail_start(w, next);
         next = NULL;
@@ -302,13 +313,13 @@ static struct jg__worker *switch_to(struct jg__worker *w, struct jg_task *self,
     w->next_up = next;
     w->current = NULL;
     jg__san_switch_begin(JG__SAN(self), &w->sched_san, exiting);
-    return jg__ctx_switch(&self->ctx, &w->sched_ctx, w);
+    return jg__ctx_switch(&self->x->ctx, &w->sched_ctx, w);
 }
 
 /* Leave the running task self (yield or park): pick the next task. */
 static struct jg__worker *switch_away(struct jg__worker *w,
                                       struct jg_task *self, int kind) {
-    if (kind == HO_PARK && self->latent_old != NULL) {
+    if (kind == HO_PARK && self->x->latent_old != NULL) {
         jg__fork_expose(self); /* Let others run what we would have. */
     }
     return switch_to(w, self, kind, jg__pick(w));
@@ -326,29 +337,34 @@ static struct jg__worker *switch_away(struct jg__worker *w,
  */
 static bool can_donate(const struct jg_task *self, const struct jg_task *next) {
     return !next->started && next->mode == JG_STACK_PRIVATE &&
-           next->stack_pages == 0 && self->mode == JG_STACK_PRIVATE &&
-           self->stack_pages == 0;
+           (next->x == NULL || next->x->stack_pages == 0) &&
+           self->mode == JG_STACK_PRIVATE && self->x->stack_pages == 0;
 }
 
 /* self has returned; make next (picked, can_donate) the task running on
- * self's stack, and finish self. Returns next. */
+ * self's stack, and finish self. Returns next, or NULL (nothing done) when
+ * next gets no exec part. */
 static struct jg_task *donate(struct jg__worker *w, struct jg_task *self,
                               struct jg_task *next) {
+    if (next->x == NULL && (next->x = jg__exec_get(w)) == NULL) {
+        return NULL;
+    }
     if (__builtin_expect(w->trace != NULL, 0)) {
         trace_stop(w, self);
     }
-    next->stack = self->stack;
-    self->stack = NULL;
+    next->x->stack = self->x->stack;
+    self->x->stack = NULL;
 #ifdef JG__SANITIZED
-    next->san.stack_lo = self->san.stack_lo;
-    next->san.stack_size = self->san.stack_size;
+    next->x->san.stack_lo = self->x->san.stack_lo;
+    next->x->san.stack_size = self->x->san.stack_size;
 #endif
     jg__san_fiber_create(JG__SAN(next));
     jg__san_fiber_enter(JG__SAN(next));
     jg__san_fiber_destroy(JG__SAN(self));
     next->started = 1;
-    next->worker = w;
+    next->x->worker = w;
     w->current = next;
+    jg__exec_put(w, self);
     complete(w, self);
     if (__builtin_expect(w->trace != NULL, 0)) {
         w->trace_begin = jg__os_now();
@@ -363,18 +379,22 @@ static void task_entry(void *arg) {
     for (;;) {
         self->result = self->fn(self->arg);
         /* The task may have moved: its worker is the one it runs on. */
-        w = self->worker;
+        w = self->x->worker;
         struct jg_task *next = jg__pick(w);
-        if (next == NULL || !can_donate(self, next)) {
+        struct jg_task *here = NULL;
+        if (next != NULL && can_donate(self, next)) {
+            here = donate(w, self, next);
+        }
+        if (here == NULL) {
             switch_to(w, self, HO_EXIT, next);
             jg__fatal(__FILE__, __LINE__, "a finished task was resumed");
         }
-        self = donate(w, self, next);
+        self = here;
     }
 }
 
 void jg__sched_yield(struct jg_task *self) {
-    struct jg__worker *w = switch_away(self->worker, self, HO_YIELD);
+    struct jg__worker *w = switch_away(self->x->worker, self, HO_YIELD);
     resumed(w, self);
 }
 
@@ -393,7 +413,7 @@ void jg__worker_loop(struct jg__worker *w) {
         }
         w->current = t;
         jg__san_switch_begin(&w->sched_san, JG__SAN(t), 0);
-        jg__ctx_switch(&w->sched_ctx, &t->ctx, w);
+        jg__ctx_switch(&w->sched_ctx, &t->x->ctx, w);
         jg__san_switch_end(&w->sched_san);
         handoff(w);
     }
@@ -429,7 +449,7 @@ void jg__park_abandon(struct jg_task *self, uint64_t seq) {
 }
 
 int jg__park(struct jg_task *self, uint64_t seq, bool cancellable) {
-    struct jg__worker *w = switch_away(self->worker, self, HO_PARK);
+    struct jg__worker *w = switch_away(self->x->worker, self, HO_PARK);
     resumed(w, self);
     /* Acquire pairs with the waker's CAS: what it wrote before is ours. */
     uint64_t s = atomic_load_explicit(&self->wstate, memory_order_acquire);
@@ -485,7 +505,7 @@ bool jg__sched_current_stack(const char **name, char *name_buf, void **lo,
     }
     struct jg_task *t = w->current;
     const struct jg__stack *s = t->mode == JG_STACK_SHARED ? &w->sstack
-                                                           : t->stack;
+                                                           : t->x->stack;
     if (s == NULL) {
         return false;
     }

@@ -23,6 +23,7 @@
 
 struct jg__runtime;
 struct jg__worker;
+struct jg__name;
 
 /*
  * A task's wait state, one atomic word: seq << 8 | reason << 4 | state.
@@ -64,10 +65,11 @@ enum {
     JG__TF_CANCEL = 1u << 0,  /* A cancellation waits to be delivered. */
     JG__TF_DETACHED = 1u << 1, /* No handle: freed by its own completion. */
     JG__TF_FREE = 1u << 3,    /* In a free list: the handle is dead. */
-    /* name[] holds the name. A task spawned without one is named
-     * "task-<id>" only when somebody asks (formatting it on every spawn
-     * cost a tenth of an empty spawn): NAMING is taken by the one thread
-     * that writes it, NAMED published after (release). */
+    /* The runtime's name table (task.c) holds the task's name: the one
+     * given at spawn, or "task-<id>" written the first time somebody asks
+     * (formatting it on every spawn cost a tenth of an empty spawn).
+     * NAMING is taken by the one thread that writes it, NAMED published
+     * after (release). */
     JG__TF_NAMED = 1u << 4,
     JG__TF_NAMING = 1u << 5,
 };
@@ -80,55 +82,95 @@ enum {
  * the struct. */
 #define JG__JOINER_DONE ((struct jg_task *)1)
 
-struct jg_task {
+/*
+ * A task comes in two parts. The handle (struct jg_task, one cache line)
+ * lives from spawn to join: what is needed before the task runs and after
+ * it is done (function, argument, result, wait state, joiner, id). The
+ * execution state (struct jg__exec: context, stack, worker, ...) exists
+ * only while the task runs or is suspended: it is attached when the task
+ * first runs (at spawn when spawn options need it early) and recycled when
+ * it finishes. A million tasks spawned and not yet run or joined then cost
+ * a million cache lines, not three million, and each spawn writes one
+ * line.
+ */
+struct jg__exec {
     struct jg__ctx ctx;     /* Saved context while not running. */
-    union {
-        jg_task_fn fn;      /* Until the first run. */
-        void *result;       /* Written by the task before it is done. */
-    };
-    void *arg;
-    struct jg__runtime *rt; /* Immutable while the task lives. */
     /* The worker running the task, or that ran it last. Written by the task
      * itself after every resume (from the switch's transfer value). */
     struct jg__worker *worker;
     /* Shared-stack tasks: the worker they are pinned to once started; NULL
      * for tasks that may run anywhere. Written once, before the first run
-     * ends, by that worker. */
+     * ends, by that worker (or at spawn, for jg__spawn_pinned). */
     struct jg__worker *home;
     struct jg__stack *stack; /* Private stack; NULL until the first run. */
-    struct jg_task *next;    /* Link in one queue or free list at a time. */
-    _Atomic uint64_t wstate; /* See JG__WS. */
-    _Atomic uint32_t flags;  /* JG__TF_*. */
-    /* Task blocked in jg_join(t), or JG__JOINER_DONE. */
-    _Atomic(struct jg_task *) joiner;
-    _Atomic uint64_t joiner_seq;      /* Its wait; published by joiner. */
+    /* Link in the pinned list or an inbox (tasks with a home), or in a
+     * free list of exec parts. */
+    union {
+        struct jg_task *next;
+        struct jg__exec *free_next;
+    };
     void *saved;            /* Shared stack: the live bytes, copied out. */
     uint32_t saved_len;     /* Shared stack: bytes held in saved. */
     uint32_t saved_cap;
     uint32_t stack_pages;   /* Requested private size in pages; 0 = default. */
-    uint8_t mode;           /* JG_STACK_PRIVATE or JG_STACK_SHARED. */
-    uint8_t started;        /* Has a context; written by its worker only. */
-    int8_t start_rc;        /* -ENOMEM when it could never start. */
-#ifdef JG__SANITIZED
-    struct jg__san san;
-#endif
-    uint64_t id;            /* 0 for main, then 1, 2, ... per runtime. */
-    char name[24];          /* Given name (truncated) or "task-<id>". */
+    /* The given name (the name table's copy), for the trace and the
+     * overflow handler, which must not lock; NULL for default names. */
+    const char *name;
     /* Latent forks (fork.c): the oldest and newest fork records of this
      * task that nobody else can see yet. Task-private. */
     struct jg__fork *latent_old, *latent_new;
+#ifdef JG__SANITIZED
+    struct jg__san san;
+#endif
 };
+
+struct jg_task {
+    union {
+        jg_task_fn fn;      /* Until the first run. */
+        void *result;       /* Written by the task before it is done. */
+    };
+    union {
+        void *arg;                  /* Until the first run. */
+        struct jg_task *free_next;  /* In a free list. */
+    };
+    /* The execution state: NULL before the first run (unless attached at
+     * spawn) and after the task finished. Written by the worker that runs
+     * the task (or the spawner), read by the task and its workers. */
+    struct jg__exec *x;
+    _Atomic uint64_t wstate; /* See JG__WS. */
+    /* Task blocked in jg_join(t), or JG__JOINER_DONE. */
+    _Atomic(struct jg_task *) joiner;
+    _Atomic uint64_t joiner_seq;      /* Its wait; published by joiner. */
+    uint64_t id;            /* Unique in the runtime; 0 for main. */
+    _Atomic uint32_t flags; /* JG__TF_*. */
+    uint8_t mode;           /* JG_STACK_PRIVATE or JG_STACK_SHARED. */
+    uint8_t started;        /* Has run; written by its worker only. */
+    int8_t start_rc;        /* -ENOMEM when it could never start. */
+};
+_Static_assert(sizeof(struct jg_task) == 64, "a task handle is a cache line");
 
 /* Room for a default name: "task-" and 20 digits. */
 #define JG__NAME_BUF 32
 
-/* t's name without writing into t: name[] when set, else "task-<id>"
- * formatted into buf (JG__NAME_BUF bytes). Any thread that may touch t;
- * async-signal-safe. */
+/* The runtime of t: every task struct lies in a 2 MiB-aligned arena whose
+ * head names it (task.c). */
+struct jg__task_arena {
+    struct jg__task_arena *next; /* The runtime's arenas, for freeing. */
+    struct jg__runtime *rt;
+};
+#define JG__TASK_ARENA ((size_t)2 << 20)
+static inline struct jg__runtime *jg__task_rt(const struct jg_task *t) {
+    return ((const struct jg__task_arena *)((uintptr_t)t &
+                                            ~(uintptr_t)(JG__TASK_ARENA - 1)))
+        ->rt;
+}
+
+/* The name of t, which runs or is suspended (has its exec part), without
+ * a lock or a write: the given name, else "task-<id>" formatted into buf
+ * (JG__NAME_BUF bytes). Async-signal-safe. */
 static inline const char *jg__task_name_peek(struct jg_task *t, char *buf) {
-    if (atomic_load_explicit(&t->flags, memory_order_acquire) &
-        JG__TF_NAMED) {
-        return t->name;
+    if (t->x != NULL && t->x->name != NULL) {
+        return t->x->name;
     }
     jg__fmt_u64(buf, "task-", t->id);
     return buf;
@@ -136,7 +178,7 @@ static inline const char *jg__task_name_peek(struct jg_task *t, char *buf) {
 
 /* The tools' view of a task's context (NULL in plain builds). */
 #ifdef JG__SANITIZED
-#define JG__SAN(t) (&(t)->san)
+#define JG__SAN(t) (&(t)->x->san)
 #else
 #define JG__SAN(t) ((struct jg__san *)NULL)
 #endif
@@ -168,6 +210,8 @@ struct jg__worker {
     struct jg__stack_cache stacks;
     struct jg_task *free_tasks; /* Task-struct cache; owner only. */
     int nfree_tasks;
+    struct jg__exec *free_execs; /* Exec-part cache; owner only. */
+    int nfree_execs;
     /* Fresh arena memory this worker carves task structs from. */
     char *carve_next, *carve_end;
     /* Task ids: this worker's next one and the end of its block (ids are
@@ -231,12 +275,17 @@ struct jg__runtime {
      * count, because a waiting task's own worker always sees its own
      * increment, and that worker polls before it would sleep. */
     _Atomic int io_waiting;
-    /* Task structs: carved from arenas (task.c), freed when the runtime
-     * ends. Protected by pool_lock. */
+    /* Task handles and exec parts: carved from arenas (task.c), freed when
+     * the runtime ends. Protected by pool_lock. */
     pthread_mutex_t pool_lock;
-    void *task_arenas;
+    struct jg__task_arena *task_arenas;
     char *arena_next, *arena_end; /* The unused rest of the newest arena. */
     struct jg_task *free_tasks;
+    struct jg__exec *free_execs;
+    /* Task names (task.c): task -> name, for the tasks flagged NAMED. */
+    pthread_mutex_t names_lock;
+    struct jg__name **names; /* names_cap buckets of chains. */
+    size_t names_cap, names_len;
 };
 
 /* The worker of the calling thread, or NULL. Never inlined: a task may move
@@ -300,6 +349,13 @@ struct jg_task *jg__find_work(struct jg__worker *w);
 /* Free a finished task's struct (to w's cache, or the runtime's list when
  * w is NULL or of another runtime). */
 void jg__task_free(struct jg__worker *w, struct jg_task *t);
+
+/* An exec part for a task about to run on w (zeroed but for the fields
+ * that survive reuse), or NULL when out of memory. Owner worker only. */
+struct jg__exec *jg__exec_get(struct jg__worker *w);
+
+/* Recycle t's exec part (t has finished): to w's cache. Owner only. */
+void jg__exec_put(struct jg__worker *w, struct jg_task *t);
 
 /* Bind the calling thread to worker w (NULL to unbind). */
 void jg__worker_bind(struct jg__worker *w);

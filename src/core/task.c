@@ -3,18 +3,24 @@
  * task.c - the task API of juggle/task.h (spawn, join, gather, sleep, yield,
  * cancel, names) and the pool of task structs behind it.
  *
- * Task structs are carved from arenas owned by the runtime (a 64 KiB one,
- * then 2 MiB ones advised to use transparent huge pages: a million task
- * structs cost 76 faults, not 37,000) and recycled through per-worker
- * caches, so spawning costs no malloc. Their memory stays mapped until
- * jg_run() returns; that is what makes a stale (task, seq) pair held by a
- * timer or a waker safe to look at (see JG__WS in sched.h): the seq inside
- * a reused struct never goes back.
+ * Task handles and their exec parts (sched.h, "two parts") are carved
+ * from 2 MiB arenas owned by the runtime, all but the first advised to use
+ * transparent huge pages (a million handles cost 32 faults, not 16,000),
+ * and recycled through per-worker caches, so spawning costs no malloc.
+ * Their memory stays mapped until jg_run() returns; that is what makes a
+ * stale (task, seq) pair held by a timer or a waker safe to look at (see
+ * JG__WS in sched.h): the seq inside a reused handle never goes back. An
+ * arena's head names the runtime (jg__task_rt).
  *
  * Lifetime: a task without a handle is freed by its own completion; one
  * with a handle by the jg_join() (or gather) that takes its result, once
  * complete() has stored JG__JOINER_DONE (its last touch of the struct). A
- * handle never joined keeps its struct until the runtime ends.
+ * handle never joined keeps its struct until the runtime ends. The exec
+ * part goes back to a cache as soon as the task finishes.
+ *
+ * Names live in a table of the runtime (task -> name), not in the handle:
+ * only tasks given a name, or whose default name somebody asked for, have
+ * an entry; it goes when the handle is freed.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,120 +29,290 @@
 #include "os/os.h"
 
 #define CACHE_MAX 1024
-#define FIRST_ARENA ((size_t)64 << 10)
-#define ARENA ((size_t)2 << 20)
+/* Bytes of fresh arena memory a worker takes at a time. */
+#define CARVE ((size_t)16 << 10)
 
-/* The head of every arena: the list of them, for jg__task_pool_fini. */
-struct arena {
-    struct arena *next;
-    size_t len;
-};
-
-/* Structs of fresh arena memory a worker takes at a time. */
-#define CARVE 256
-
-/* Refill w's cache from the runtime's free list, or give it a range of
- * fresh arena memory to carve from. Returns 0 or -ENOMEM. */
-static int refill(struct jg__worker *w) {
-    struct jg__runtime *rt = w->rt;
-    pthread_mutex_lock(&rt->pool_lock);
-    for (int i = 0; i < CACHE_MAX / 2 && rt->free_tasks != NULL; i++) {
-        struct jg_task *t = rt->free_tasks;
-        rt->free_tasks = t->next;
-        t->next = w->free_tasks;
-        w->free_tasks = t;
-        w->nfree_tasks++;
+/* Map a new arena and make the rest of it the runtime's. Called with
+ * pool_lock held. Returns 0 or -ENOMEM. */
+static int arena_new(struct jg__runtime *rt) {
+    void *m;
+    /* The first arena is not advised: a runtime with a few tasks should
+     * not pay for a 2 MiB page. */
+    if (jg__os_map_huge(&m, JG__TASK_ARENA, rt->task_arenas != NULL) < 0) {
+        return -ENOMEM;
     }
-    if (w->free_tasks == NULL) {
-        size_t want = CARVE * sizeof(struct jg_task);
-        if ((size_t)(rt->arena_end - rt->arena_next) < sizeof(struct jg_task)) {
-            size_t len = rt->task_arenas == NULL ? FIRST_ARENA : ARENA;
-            void *m;
-            int rc = len == ARENA ? jg__os_map_huge(&m, len)
-                                  : jg__os_map(&m, len);
-            if (rc < 0) {
-                pthread_mutex_unlock(&rt->pool_lock);
-                return -ENOMEM;
-            }
-            struct arena *a = m;
-            a->next = rt->task_arenas;
-            a->len = len;
-            rt->task_arenas = a;
-            /* Cache-line aligned structs after the header. */
-            rt->arena_next = (char *)m + JG__CACHELINE;
-            rt->arena_end = (char *)m + len;
-        }
-        size_t left = (size_t)(rt->arena_end - rt->arena_next);
-        size_t take = (left < want ? left : want) / sizeof(struct jg_task) *
-                      sizeof(struct jg_task);
-        /* Fresh mappings are zero: wstate's seq starts at 0, as it must. */
-        w->carve_next = rt->arena_next;
-        w->carve_end = rt->arena_next + take;
-        rt->arena_next += take;
-    }
-    pthread_mutex_unlock(&rt->pool_lock);
+    struct jg__task_arena *a = m;
+    a->next = rt->task_arenas;
+    a->rt = rt;
+    rt->task_arenas = a;
+    /* Cache-line aligned structs after the head. */
+    rt->arena_next = (char *)m + JG__CACHELINE;
+    rt->arena_end = (char *)m + JG__TASK_ARENA;
     return 0;
 }
 
-static struct jg_task *task_alloc(struct jg__worker *w) {
-    struct jg_task *t = w->free_tasks;
-    if (t != NULL) {
-        w->free_tasks = t->next;
-        w->nfree_tasks--;
-        return t;
-    }
-    if (w->carve_next == w->carve_end) {
-        if (refill(w) < 0) {
+/* size bytes of fresh (zeroed) arena memory for w, cache-line aligned:
+ * from w's carving range, refilled from the runtime's arena. */
+static void *carve(struct jg__worker *w, size_t size) {
+    size = (size + JG__CACHELINE - 1) & ~(size_t)(JG__CACHELINE - 1);
+    if ((size_t)(w->carve_end - w->carve_next) < size) {
+        struct jg__runtime *rt = w->rt;
+        pthread_mutex_lock(&rt->pool_lock);
+        if ((size_t)(rt->arena_end - rt->arena_next) < CARVE &&
+            arena_new(rt) < 0) {
+            pthread_mutex_unlock(&rt->pool_lock);
             return NULL;
         }
-        if (w->free_tasks != NULL) {
-            return task_alloc(w);
+        /* What was left of the old range is dropped: at most a struct. */
+        w->carve_next = rt->arena_next;
+        w->carve_end = rt->arena_next + CARVE;
+        rt->arena_next += CARVE;
+        pthread_mutex_unlock(&rt->pool_lock);
+    }
+    void *p = w->carve_next;
+    w->carve_next += size;
+    return p;
+}
+
+/* Move up to CACHE_MAX / 2 structs from the runtime's list *from to w's
+ * list *to. Called with pool_lock held. */
+#define TAKE_HALF(from, to, count, link)                                      \
+    do {                                                                      \
+        for (int i_ = 0; i_ < CACHE_MAX / 2 && *(from) != NULL; i_++) {       \
+            __typeof__(*(from)) x_ = *(from);                                 \
+            *(from) = x_->link;                                               \
+            x_->link = *(to);                                                 \
+            *(to) = x_;                                                       \
+            (count)++;                                                        \
+        }                                                                     \
+    } while (0)
+
+static struct jg_task *task_alloc(struct jg__worker *w) {
+    struct jg_task *t = w->free_tasks;
+    if (t == NULL) {
+        struct jg__runtime *rt = w->rt;
+        if (rt->free_tasks != NULL) { /* A racy peek; the lock decides. */
+            pthread_mutex_lock(&rt->pool_lock);
+            TAKE_HALF(&rt->free_tasks, &w->free_tasks, w->nfree_tasks,
+                      free_next);
+            pthread_mutex_unlock(&rt->pool_lock);
+        }
+        t = w->free_tasks;
+        if (t == NULL) {
+            /* Fresh memory is zero: wstate's seq starts at 0, as it must. */
+            return carve(w, sizeof(struct jg_task));
         }
     }
-    t = (struct jg_task *)w->carve_next;
-    w->carve_next += sizeof(struct jg_task);
+    w->free_tasks = t->free_next;
+    w->nfree_tasks--;
     return t;
 }
 
+static void name_drop(struct jg__runtime *rt, struct jg_task *t);
+
 void jg__task_free(struct jg__worker *w, struct jg_task *t) {
-    struct jg__runtime *rt = t->rt;
+    struct jg__runtime *rt = jg__task_rt(t);
+    uint32_t f = atomic_load_explicit(&t->flags, memory_order_relaxed);
+    if (f & JG__TF_NAMED) {
+        name_drop(rt, t);
+    }
     atomic_store_explicit(&t->flags, JG__TF_FREE, memory_order_relaxed);
     if (w != NULL && w->rt == rt) {
-        t->next = w->free_tasks;
+        t->free_next = w->free_tasks;
         w->free_tasks = t;
         if (++w->nfree_tasks <= CACHE_MAX) {
             return;
         }
-        /* Too many: give the cache back to the runtime's list. */
+        /* Too many: give half of the cache back to the runtime's list. */
         pthread_mutex_lock(&rt->pool_lock);
         while (w->nfree_tasks > CACHE_MAX / 2) {
             struct jg_task *x = w->free_tasks;
-            w->free_tasks = x->next;
+            w->free_tasks = x->free_next;
             w->nfree_tasks--;
-            x->next = rt->free_tasks;
+            x->free_next = rt->free_tasks;
             rt->free_tasks = x;
         }
         pthread_mutex_unlock(&rt->pool_lock);
         return;
     }
     pthread_mutex_lock(&rt->pool_lock);
-    t->next = rt->free_tasks;
+    t->free_next = rt->free_tasks;
     rt->free_tasks = t;
     pthread_mutex_unlock(&rt->pool_lock);
 }
 
+struct jg__exec *jg__exec_get(struct jg__worker *w) {
+    struct jg__exec *x = w->free_execs;
+    if (x == NULL) {
+        struct jg__runtime *rt = w->rt;
+        if (rt->free_execs != NULL) {
+            pthread_mutex_lock(&rt->pool_lock);
+            TAKE_HALF(&rt->free_execs, &w->free_execs, w->nfree_execs,
+                      free_next);
+            pthread_mutex_unlock(&rt->pool_lock);
+        }
+        x = w->free_execs;
+        if (x == NULL) {
+            return carve(w, sizeof(struct jg__exec)); /* Zeroed. */
+        }
+    }
+    w->free_execs = x->free_next;
+    w->nfree_execs--;
+    /* What a fresh one would hold; the rest is set before use. */
+    x->home = NULL;
+    x->stack = NULL;
+    x->next = NULL;
+    x->saved = NULL;
+    x->saved_len = x->saved_cap = 0;
+    x->stack_pages = 0;
+    x->name = NULL;
+    x->latent_old = x->latent_new = NULL;
+#ifdef JG__SANITIZED
+    memset(&x->san, 0, sizeof(x->san));
+#endif
+    return x;
+}
+
+void jg__exec_put(struct jg__worker *w, struct jg_task *t) {
+    struct jg__exec *x = t->x;
+    t->x = NULL;
+    x->free_next = w->free_execs;
+    w->free_execs = x;
+    if (++w->nfree_execs <= CACHE_MAX) {
+        return;
+    }
+    struct jg__runtime *rt = w->rt;
+    pthread_mutex_lock(&rt->pool_lock);
+    while (w->nfree_execs > CACHE_MAX / 2) {
+        struct jg__exec *y = w->free_execs;
+        w->free_execs = y->free_next;
+        w->nfree_execs--;
+        y->free_next = rt->free_execs;
+        rt->free_execs = y;
+    }
+    pthread_mutex_unlock(&rt->pool_lock);
+}
+
+/* ---- names ---- */
+
+struct jg__name {
+    struct jg__name *next; /* Chain of one bucket. */
+    const struct jg_task *task;
+    char name[JG__NAME_BUF];
+};
+
+static size_t bucket(const struct jg__runtime *rt, const struct jg_task *t) {
+    /* Handles are 64-byte aligned: drop the zero bits, then mix. */
+    uint64_t h = ((uintptr_t)t >> 6) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & (rt->names_cap - 1);
+}
+
+/* Add t's name (copied, truncated to 23 bytes as before). Returns the
+ * stored copy, or NULL when out of memory. */
+static const char *name_add(struct jg__runtime *rt, const struct jg_task *t,
+                            const char *name, size_t max) {
+    struct jg__name *e = jg__malloc(sizeof(*e));
+    if (e == NULL) {
+        return NULL;
+    }
+    e->task = t;
+    size_t n = strnlen(name, max);
+    memcpy(e->name, name, n);
+    e->name[n] = '\0';
+    pthread_mutex_lock(&rt->names_lock);
+    if (rt->names_len >= rt->names_cap) {
+        /* Grow (and rehash) at load 1. */
+        size_t cap = rt->names_cap ? rt->names_cap * 2 : 64;
+        struct jg__name **b = jg__calloc(cap, sizeof(*b));
+        if (b == NULL && rt->names_cap == 0) {
+            pthread_mutex_unlock(&rt->names_lock);
+            jg__free(e, sizeof(*e));
+            return NULL;
+        }
+        if (b != NULL) { /* Else keep the old table, chains grow. */
+            struct jg__name **old = rt->names;
+            size_t old_cap = rt->names_cap;
+            rt->names = b;
+            rt->names_cap = cap;
+            for (size_t i = 0; i < old_cap; i++) {
+                while (old[i] != NULL) {
+                    struct jg__name *x = old[i];
+                    old[i] = x->next;
+                    size_t k = bucket(rt, x->task);
+                    x->next = b[k];
+                    b[k] = x;
+                }
+            }
+            jg__free(old, old_cap * sizeof(*old));
+        }
+    }
+    size_t k = bucket(rt, t);
+    e->next = rt->names[k];
+    rt->names[k] = e;
+    rt->names_len++;
+    pthread_mutex_unlock(&rt->names_lock);
+    return e->name;
+}
+
+/* t's stored name (t is NAMED). */
+static const char *name_find(struct jg__runtime *rt, const struct jg_task *t) {
+    pthread_mutex_lock(&rt->names_lock);
+    struct jg__name *e = rt->names[bucket(rt, t)];
+    while (e != NULL && e->task != t) {
+        e = e->next;
+    }
+    pthread_mutex_unlock(&rt->names_lock);
+    JG_ASSERT(e != NULL, "a named task has no name entry");
+    return e->name;
+}
+
+static void name_drop(struct jg__runtime *rt, struct jg_task *t) {
+    pthread_mutex_lock(&rt->names_lock);
+    struct jg__name **pp = &rt->names[bucket(rt, t)];
+    while (*pp != NULL && (*pp)->task != t) {
+        pp = &(*pp)->next;
+    }
+    struct jg__name *e = *pp;
+    if (e != NULL) {
+        *pp = e->next;
+        rt->names_len--;
+    }
+    pthread_mutex_unlock(&rt->names_lock);
+    if (e != NULL) {
+        jg__free(e, sizeof(*e));
+    }
+}
+
+static void names_fini(struct jg__runtime *rt) {
+    for (size_t i = 0; i < rt->names_cap; i++) {
+        while (rt->names[i] != NULL) {
+            struct jg__name *e = rt->names[i];
+            rt->names[i] = e->next;
+            jg__free(e, sizeof(*e));
+        }
+    }
+    jg__free(rt->names, rt->names_cap * sizeof(*rt->names));
+    rt->names = NULL;
+    rt->names_cap = rt->names_len = 0;
+}
+
 void jg__task_pool_fini(struct jg__runtime *rt) {
+    names_fini(rt);
     while (rt->task_arenas != NULL) {
-        struct arena *a = rt->task_arenas;
+        struct jg__task_arena *a = rt->task_arenas;
         rt->task_arenas = a->next;
-        jg__os_unmap(a, a->len);
+        jg__os_unmap(a, JG__TASK_ARENA);
     }
     rt->arena_next = rt->arena_end = NULL;
     rt->free_tasks = NULL;
+    rt->free_execs = NULL;
     for (int i = 0; i < rt->nworkers; i++) {
-        rt->workers[i].free_tasks = NULL;
-        rt->workers[i].nfree_tasks = 0;
-        rt->workers[i].carve_next = rt->workers[i].carve_end = NULL;
+        struct jg__worker *w = &rt->workers[i];
+        w->free_tasks = NULL;
+        w->nfree_tasks = 0;
+        w->free_execs = NULL;
+        w->nfree_execs = 0;
+        w->carve_next = w->carve_end = NULL;
     }
 }
 
@@ -152,6 +328,9 @@ static uint64_t next_id(struct jg__worker *w) {
     return w->id_next++;
 }
 
+/* Given names are kept to this many bytes. */
+#define NAME_MAX_LEN 23
+
 int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
                  jg_task_fn fn, void *arg, const jg_spawn_opts *opts) {
     struct jg__runtime *rt = w->rt;
@@ -160,53 +339,55 @@ int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
         o.stack_mode > JG_STACK_SHARED) {
         return -EINVAL;
     }
-    size_t size = 0;
+    uint32_t stack_pages = 0;
     if (o.stack_size != 0) {
-        size = jg__stack_size_valid(o.stack_size);
+        size_t size = jg__stack_size_valid(o.stack_size);
         if (size == 0) {
             return -EINVAL;
+        }
+        if (size != rt->stacks.default_size) {
+            stack_pages = (uint32_t)(size / jg__os_page_size());
         }
     }
     struct jg_task *t = task_alloc(w);
     if (t == NULL) {
         return -ENOMEM;
     }
+    /* Options that the first run needs, and a given name, live in an exec
+     * part attached now; a plain spawn writes the handle's line only. */
+    const char *name = NULL;
+    struct jg__exec *x = NULL;
+    if (o.name != NULL || stack_pages != 0) {
+        x = jg__exec_get(w);
+        if (x == NULL) {
+            goto undo_task;
+        }
+        x->stack_pages = stack_pages;
+        if (o.name != NULL &&
+            (name = name_add(rt, t, o.name, NAME_MAX_LEN)) == NULL) {
+            goto undo_exec;
+        }
+        x->name = name;
+    }
     t->fn = fn;
     t->arg = arg;
-    t->rt = rt;
-    t->worker = NULL;
-    t->home = NULL;
-    t->stack = NULL;
-    t->next = NULL;
+    t->x = x;
     /* Keep the wait sequence of the struct's previous life (sched.h). */
     uint64_t s = atomic_load_explicit(&t->wstate, memory_order_relaxed);
     atomic_store_explicit(&t->wstate, JG__WS(JG__WS_SEQ(s), 0, JG__RUNNABLE),
                           memory_order_relaxed);
-    atomic_store_explicit(&t->flags,
-                          (o.name != NULL ? JG__TF_NAMED : 0) |
-                              (handle ? 0 : JG__TF_DETACHED),
-                          memory_order_relaxed);
     atomic_store_explicit(&t->joiner, NULL, memory_order_relaxed);
     atomic_store_explicit(&t->joiner_seq, 0, memory_order_relaxed);
-    t->start_rc = 0;
-    t->started = 0;
+    t->id = next_id(w);
+    atomic_store_explicit(&t->flags,
+                          (name != NULL ? JG__TF_NAMED : 0) |
+                              (handle ? 0 : JG__TF_DETACHED),
+                          memory_order_relaxed);
     t->mode = (uint8_t)(o.stack_mode != JG_STACK_DEFAULT
                             ? o.stack_mode
                             : rt->opts.stack_mode);
-    t->stack_pages = size == rt->stacks.default_size
-                         ? 0
-                         : (uint32_t)(size / jg__os_page_size());
-    t->saved = NULL;
-    t->saved_len = t->saved_cap = 0;
-    t->latent_old = t->latent_new = NULL;
-#ifdef JG__SANITIZED
-    memset(&t->san, 0, sizeof(t->san));
-#endif
-    t->id = next_id(w);
-    if (o.name != NULL) {
-        strncpy(t->name, o.name, sizeof(t->name) - 1);
-        t->name[sizeof(t->name) - 1] = '\0';
-    } /* else named on demand: see JG__TF_NAMED. */
+    t->started = 0;
+    t->start_rc = 0;
     /* Counted before it can run, so before it can be counted finished. */
     atomic_store_explicit(
         &w->spawned,
@@ -214,6 +395,14 @@ int jg__task_new(struct jg__worker *w, struct jg_task **out, bool handle,
         memory_order_release);
     *out = t;
     return 0;
+
+undo_exec:
+    t->x = x;
+    jg__exec_put(w, t);
+undo_task:
+    atomic_store_explicit(&t->flags, 0, memory_order_relaxed);
+    jg__task_free(w, t);
+    return -ENOMEM;
 }
 
 int jg__spawn(struct jg__worker *w, struct jg_task **out, jg_task_fn fn,
@@ -243,7 +432,15 @@ int jg__spawn_pinned(struct jg__worker *w, int index, struct jg_task **out,
     }
     /* Pinned from the start: ready() sends it to that worker only, which
      * starts it on its shared stack and keeps it. */
-    t->home = &w->rt->workers[index];
+    if (t->x == NULL && (t->x = jg__exec_get(w)) == NULL) {
+        jg__task_free(w, t); /* Never counted as runnable: uncount it. */
+        atomic_store_explicit(
+            &w->spawned,
+            atomic_load_explicit(&w->spawned, memory_order_relaxed) - 1,
+            memory_order_release);
+        return -ENOMEM;
+    }
+    t->x->home = &w->rt->workers[index];
     if (out != NULL) {
         *out = t;
     }
@@ -263,7 +460,7 @@ int jg_spawn(jg_task **out, jg_task_fn fn, void *arg,
     if (self == NULL) {
         return -EPERM;
     }
-    return jg__spawn(self->worker, out, fn, arg, opts);
+    return jg__spawn(self->x->worker, out, fn, arg, opts);
 }
 
 static void check_handle(const struct jg_task *t, const char *what) {
@@ -325,7 +522,7 @@ static int take_result(struct jg_task *self, struct jg_task *t,
     if (result != NULL) {
         *result = rc == 0 ? t->result : NULL;
     }
-    jg__task_free(self->worker, t);
+    jg__task_free(self->x->worker, t);
     return rc;
 }
 
@@ -334,7 +531,7 @@ int jg_join(jg_task *t, void **result) {
     if (self == NULL) {
         return -EPERM;
     }
-    if (t == NULL || t->rt != self->rt) {
+    if (t == NULL || jg__task_rt(t) != jg__task_rt(self)) {
         return -EINVAL;
     }
     if (t == self) {
@@ -357,7 +554,8 @@ int jg_gather(jg_task *const *tasks, size_t n, void **results) {
         return -EINVAL;
     }
     for (size_t i = 0; i < n; i++) {
-        if (tasks[i] == NULL || tasks[i] == self || tasks[i]->rt != self->rt) {
+        if (tasks[i] == NULL || tasks[i] == self ||
+            jg__task_rt(tasks[i]) != jg__task_rt(self)) {
             return -EINVAL;
         }
         check_handle(tasks[i], "jg_gather: a task was already joined");
@@ -485,23 +683,35 @@ const char *jg_task_name(const jg_task *t) {
     }
     check_handle(t, "jg_task_name: invalid task handle");
     struct jg_task *m = (struct jg_task *)t;
-    uint32_t f = atomic_load_explicit(&m->flags, memory_order_acquire);
-    if (!(f & JG__TF_NAMED)) {
+    struct jg__runtime *rt = jg__task_rt(m);
+    for (;;) {
+        uint32_t f = atomic_load_explicit(&m->flags, memory_order_acquire);
+        if (f & JG__TF_NAMED) {
+            return name_find(rt, m);
+        }
+        if (f & JG__TF_NAMING) {
+            /* Another thread is adding it: a few stores away. */
+            jg__cpu_relax();
+            continue;
+        }
         f = atomic_fetch_or_explicit(&m->flags, JG__TF_NAMING,
                                      memory_order_acquire);
-        if (!(f & JG__TF_NAMING)) {
-            jg__fmt_u64(m->name, "task-", m->id);
-            atomic_fetch_or_explicit(&m->flags, JG__TF_NAMED,
-                                     memory_order_release);
-        } else {
-            /* Another thread is writing it: a few stores away. */
-            while (!(atomic_load_explicit(&m->flags, memory_order_acquire) &
-                     JG__TF_NAMED)) {
-                jg__cpu_relax();
-            }
+        if (f & (JG__TF_NAMING | JG__TF_NAMED)) {
+            continue; /* Somebody was first. */
         }
+        char buf[JG__NAME_BUF];
+        jg__fmt_u64(buf, "task-", m->id);
+        const char *name = name_add(rt, m, buf, sizeof(buf) - 1);
+        if (name == NULL) {
+            /* Out of memory for the name: let a later call try again. */
+            atomic_fetch_and_explicit(&m->flags, ~(uint32_t)JG__TF_NAMING,
+                                      memory_order_release);
+            return "task-?";
+        }
+        atomic_fetch_or_explicit(&m->flags, JG__TF_NAMED,
+                                 memory_order_release);
+        return name;
     }
-    return m->name;
 }
 
 int jg_worker_index(void) {

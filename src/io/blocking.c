@@ -107,7 +107,7 @@ int jg_blocking(jg_task_fn fn, void *arg, void **result) {
         return 0;
     }
     struct jg__reactor *r;
-    int rc = jg__reactor_get(self->rt, &r);
+    int rc = jg__reactor_get(jg__task_rt(self), &r);
     if (rc < 0) {
         return rc;
     }

@@ -176,7 +176,7 @@ static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
 static ssize_t io_inside(struct jg_task *self, const struct req *q,
                          int64_t deadline) {
     struct jg__reactor *r;
-    int err = jg__reactor_get(self->rt, &r);
+    int err = jg__reactor_get(jg__task_rt(self), &r);
     if (err < 0) {
         return err;
     }
@@ -296,7 +296,7 @@ int jg_wait_fd(int fd, int events, int64_t deadline) {
         return (got & events) ? (got & events) : events;
     }
     struct jg__reactor *r;
-    int err = jg__reactor_get(self->rt, &r);
+    int err = jg__reactor_get(jg__task_rt(self), &r);
     if (err < 0) {
         return err;
     }
@@ -352,7 +352,7 @@ int jg_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
         }
     }
     struct jg__reactor *r;
-    int err = jg__reactor_get(self->rt, &r);
+    int err = jg__reactor_get(jg__task_rt(self), &r);
     if (err < 0) {
         return err;
     }
@@ -398,7 +398,7 @@ int jg_connect(int fd, const struct sockaddr *addr, socklen_t len,
     struct jg__fdrec *rec = NULL;
     uint32_t gen = 0;
     if (self != NULL) {
-        rc = jg__reactor_get(self->rt, &r);
+        rc = jg__reactor_get(jg__task_rt(self), &r);
         if (rc < 0) {
             return rc;
         }
@@ -428,7 +428,7 @@ int jg_socket(int domain, int type, int protocol) {
     if (fd >= 0 && self != NULL) {
         int t = type & 0xf; /* Without SOCK_NONBLOCK / SOCK_CLOEXEC. */
         /* Not open yet: it has no records, so nothing to reset. */
-        struct jg__reactor *r = jg__reactor_peek(self->rt);
+        struct jg__reactor *r = jg__reactor_peek(jg__task_rt(self));
         if (r != NULL) {
             jg__fd_fresh(r, fd,
                          t == SOCK_STREAM ? JG__FD_STREAM : JG__FD_SOCK);
@@ -443,6 +443,6 @@ int jg_close(int fd) {
     }
     struct jg_task *self = jg__io_self();
     /* A reactor that is not open has no waiter to wake. */
-    struct jg__reactor *r = self != NULL ? jg__reactor_peek(self->rt) : NULL;
+    struct jg__reactor *r = self != NULL ? jg__reactor_peek(jg__task_rt(self)) : NULL;
     return r != NULL ? jg__fd_close(r, fd) : jg__os_close(fd);
 }

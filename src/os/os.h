@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,12 +54,12 @@ int jg__os_map(void **out, size_t len);
 void jg__os_unmap(void *p, size_t len);
 
 /*
- * Like jg__os_map(), aligned to 2 MiB and advised to use transparent huge
- * pages where the kernel allows it: memory that is touched through at a
- * high rate (a million task structs) then costs one fault per 2 MiB
- * instead of one per 4 KiB page. len: a multiple of 2 MiB.
+ * Like jg__os_map(), aligned to 2 MiB and, with advise, advised to use
+ * transparent huge pages where the kernel allows it: memory that is
+ * touched through at a high rate (a million task handles) then costs one
+ * fault per 2 MiB instead of one per 4 KiB page. len: a multiple of 2 MiB.
  */
-int jg__os_map_huge(void **out, size_t len);
+int jg__os_map_huge(void **out, size_t len, bool advise);
 
 /*
  * Make [p, p+len) a guard region: any access faults. Prefers

@@ -120,7 +120,7 @@ void jg__os_unmap(void *p, size_t len) {
     munmap(p, len);
 }
 
-int jg__os_map_huge(void **out, size_t len) {
+int jg__os_map_huge(void **out, size_t len, bool advise) {
     const size_t huge = (size_t)2 << 20;
     /* Map one huge page more and trim, to start on a huge-page boundary. */
     char *p = mmap(NULL, len + huge, PROT_READ | PROT_WRITE,
@@ -136,8 +136,10 @@ int jg__os_map_huge(void **out, size_t len) {
     if (tail > 0) {
         munmap(start + len, tail);
     }
-    /* Best effort: without transparent huge pages it is a plain mapping. */
-    (void)madvise(start, len, MADV_HUGEPAGE);
+    if (advise) {
+        /* Best effort: without transparent huge pages, a plain mapping. */
+        (void)madvise(start, len, MADV_HUGEPAGE);
+    }
     *out = start;
     return 0;
 }

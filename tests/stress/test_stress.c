@@ -142,7 +142,7 @@ struct pinned_pairs {
 
 static void *run_pinned_pairs(void *arg) {
     struct pinned_pairs *pp = arg;
-    struct jg__worker *w = jg_self()->worker;
+    struct jg__worker *w = jg_self()->x->worker;
     jg_task *t[2 * PAIRS];
     for (int i = 0; i < PAIRS; i++) {
         cr_assert_eq(jg__spawn_pinned(w, 0, &t[2 * i], ping, &pp->pairs[i]),

@@ -132,10 +132,14 @@ Test(spawn, runs_100000_tasks, .timeout = 300) {
     }
 }
 
+/* The name lives as long as the handle: copied out before the join. */
 static void *name_of_self(void *arg) {
-    (void)arg;
+    char *out = arg;
     cr_assert_eq(jg_task_name(NULL), jg_task_name(jg_self()));
-    return (void *)jg_task_name(NULL);
+    if (out != NULL) {
+        snprintf(out, 32, "%s", jg_task_name(NULL));
+    }
+    return out;
 }
 
 static void *names(void *arg) {
@@ -147,8 +151,9 @@ static void *names(void *arg) {
     memset(long_name, 'x', sizeof(long_name) - 1);
     long_name[99] = '\0';
     jg_spawn_opts longer = {.name = long_name};
-    jg_spawn(&a, name_of_self, NULL, &named);
-    jg_spawn(&b, name_of_self, NULL, NULL);
+    char seen_a[32], seen_b[32];
+    jg_spawn(&a, name_of_self, seen_a, &named);
+    jg_spawn(&b, name_of_self, seen_b, NULL);
     jg_spawn(&c, name_of_self, NULL, &longer);
     cr_assert_str_eq(jg_task_name(a), "fetcher");
     cr_assert_str_eq(jg_task_name(b), "task-2");
@@ -156,7 +161,9 @@ static void *names(void *arg) {
     void *r;
     jg_join(a, &r);
     cr_assert_str_eq(r, "fetcher");
+    /* Asked for before it ran, then from inside: the same default. */
     jg_join(b, NULL);
+    cr_assert_str_eq(seen_b, "task-2");
     jg_join(c, NULL);
     return NULL;
 }
