@@ -78,6 +78,17 @@ static inline void *jg__deque_take_unshared(struct jg__deque *q) {
     return item;
 }
 
+/* Owner only, with no possible thief: start loading what the oldest item
+ * points to (the next to run), so that its cache line is on its way. */
+static inline void jg__deque_prefetch_oldest(struct jg__deque *q) {
+    int64_t t = atomic_load_explicit(&q->top, memory_order_relaxed);
+    int64_t b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
+    if (t < b) {
+        __builtin_prefetch(atomic_load_explicit(&q->slots[t & q->mask],
+                                                memory_order_relaxed));
+    }
+}
+
 /* Owner only, with no possible thief: jg__deque_pop without the fence. */
 static inline void *jg__deque_pop_unshared(struct jg__deque *q) {
     int64_t b = atomic_load_explicit(&q->bottom, memory_order_relaxed) - 1;

@@ -282,7 +282,11 @@ static void inbox_drain(struct jg__worker *w) {
 
 static struct jg_task *take_own(struct jg__worker *w) {
     if (w->rt->nworkers == 1) {
-        return jg__deque_take_unshared(&w->deque); /* Nobody steals. */
+        struct jg_task *t = jg__deque_take_unshared(&w->deque); /* No thief. */
+        /* A long queue (a million spawned tasks) runs through handles
+         * that left the cache long ago. */
+        jg__deque_prefetch_oldest(&w->deque);
+        return t;
     }
     for (;;) {
         struct jg_task *t = jg__deque_steal(&w->deque);
