@@ -115,37 +115,73 @@ static void notify_worker(struct jg__worker *w) {
     }
 }
 
-/* Make room for n more tasks in the global ring. Called with gq_lock held.
- * Running out of memory here would lose runnable tasks, so it is fatal. */
-static void gq_reserve(struct jg__runtime *rt, int64_t n) {
-    int64_t len = atomic_load_explicit(&rt->gq_len, memory_order_relaxed);
-    if (len + n <= rt->gq_cap) {
-        return;
-    }
-    int64_t cap = rt->gq_cap ? rt->gq_cap : 1024;
-    while (cap < len + n) {
-        cap *= 2;
-    }
-    struct jg_task **ring = jg__malloc((size_t)cap * sizeof(*ring));
-    JG_ASSERT(ring != NULL, "out of memory growing the global run queue");
-    for (int64_t i = 0; i < len; i++) {
-        ring[i] = rt->gq[(rt->gq_head + i) % rt->gq_cap];
-    }
-    jg__free(rt->gq, (size_t)rt->gq_cap * sizeof(*ring));
-    rt->gq = ring;
-    rt->gq_head = 0;
-    rt->gq_cap = cap;
-}
+/* The global queue: a FIFO of segments of GQ_SEG items. */
+#define GQ_SEG 8191
+struct jg__gq_seg {
+    struct jg__gq_seg *next;
+    struct jg_task *items[GQ_SEG];
+};
 
-/* Append n tasks to the global ring. Called with gq_lock held. */
+/* Append n tasks to the global queue. Called with gq_lock held. */
 static void gq_append(struct jg__runtime *rt, struct jg_task **ts,
                       int64_t n) {
-    gq_reserve(rt, n);
-    int64_t len = atomic_load_explicit(&rt->gq_len, memory_order_relaxed);
     for (int64_t i = 0; i < n; i++) {
-        rt->gq[(rt->gq_head + len + i) % rt->gq_cap] = ts[i];
+        if (rt->gq_tail == NULL || rt->gq_tail_at == GQ_SEG) {
+            struct jg__gq_seg *s = rt->gq_spare;
+            rt->gq_spare = NULL;
+            if (s == NULL) {
+                s = jg__malloc(sizeof(*s));
+                JG_ASSERT(s != NULL,
+                          "out of memory growing the global run queue");
+            }
+            s->next = NULL;
+            if (rt->gq_tail != NULL) {
+                rt->gq_tail->next = s;
+            } else {
+                rt->gq_head = s;
+                rt->gq_head_at = 0;
+            }
+            rt->gq_tail = s;
+            rt->gq_tail_at = 0;
+        }
+        rt->gq_tail->items[rt->gq_tail_at++] = ts[i];
     }
-    atomic_store_explicit(&rt->gq_len, len + n, memory_order_relaxed);
+    atomic_store_explicit(
+        &rt->gq_len,
+        atomic_load_explicit(&rt->gq_len, memory_order_relaxed) + n,
+        memory_order_relaxed);
+}
+
+/* Take the oldest task of a non-empty global queue. Called with gq_lock
+ * held; the caller updates gq_len. */
+static struct jg_task *gq_take(struct jg__runtime *rt) {
+    struct jg__gq_seg *s = rt->gq_head;
+    struct jg_task *t = s->items[rt->gq_head_at++];
+    if (rt->gq_head_at == GQ_SEG || (s == rt->gq_tail &&
+                                     rt->gq_head_at == rt->gq_tail_at)) {
+        /* Used up (or emptied): drop it, keep one for reuse. */
+        rt->gq_head = s->next;
+        rt->gq_head_at = 0;
+        if (rt->gq_head == NULL) {
+            rt->gq_tail = NULL;
+        }
+        if (rt->gq_spare == NULL) {
+            rt->gq_spare = s;
+        } else {
+            jg__free(s, sizeof(*s));
+        }
+    }
+    return t;
+}
+
+void jg__gq_fini(struct jg__runtime *rt) {
+    while (rt->gq_head != NULL) {
+        struct jg__gq_seg *s = rt->gq_head;
+        rt->gq_head = s->next;
+        jg__free(s, sizeof(*s));
+    }
+    jg__free(rt->gq_spare, rt->gq_spare != NULL ? sizeof(*rt->gq_spare) : 0);
+    rt->gq_tail = rt->gq_spare = NULL;
 }
 
 static void global_push(struct jg__runtime *rt, struct jg_task *t) {
@@ -257,11 +293,10 @@ static struct jg_task *global_take(struct jg__worker *w) {
         pthread_mutex_unlock(&rt->gq_lock);
         return NULL; /* Taken by others meanwhile, or no room. */
     }
-    struct jg_task *first = rt->gq[rt->gq_head];
+    struct jg_task *first = gq_take(rt);
     for (int64_t i = 1; i < n; i++) {
-        jg__deque_push(&w->deque, rt->gq[(rt->gq_head + i) % rt->gq_cap]);
+        jg__deque_push(&w->deque, gq_take(rt));
     }
-    rt->gq_head = (rt->gq_head + n) % rt->gq_cap;
     atomic_store_explicit(&rt->gq_len, len - n, memory_order_relaxed);
     pthread_mutex_unlock(&rt->gq_lock);
     return first;

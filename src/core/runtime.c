@@ -152,7 +152,7 @@ static void runtime_free(struct jg__runtime *rt) {
         worker_fini(&rt->workers[i]);
     }
     jg__stack_pool_fini(&rt->stacks);
-    jg__free(rt->gq, (size_t)rt->gq_cap * sizeof(*rt->gq));
+    jg__gq_fini(rt);
     pthread_mutex_destroy(&rt->gq_lock);
     pthread_mutex_destroy(&rt->park_lock);
     pthread_mutex_destroy(&rt->pool_lock);

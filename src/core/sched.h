@@ -24,6 +24,7 @@
 struct jg__runtime;
 struct jg__worker;
 struct jg__name;
+struct jg__gq_seg;
 
 /*
  * A task's wait state, one atomic word: seq << 8 | reason << 4 | state.
@@ -248,11 +249,13 @@ struct jg__runtime {
     struct jg__worker *workers;
     /* Global queue: work from outside and spills from full deques. A ring
      * of pointers (not a list through the tasks: walking cold task structs
-     * under the lock cost a cache miss per task). Protected by gq_lock;
+     * under the lock cost a cache miss per task), in segments: a queue
+     * that grows to a million never copies itself. Protected by gq_lock;
      * gq_len mirrors its length for lock-free peeks. */
     pthread_mutex_t gq_lock;
-    struct jg_task **gq;
-    int64_t gq_head, gq_cap;
+    struct jg__gq_seg *gq_head, *gq_tail; /* Take at head, append at tail. */
+    int gq_head_at, gq_tail_at;           /* Next slot in each. */
+    struct jg__gq_seg *gq_spare;          /* One emptied segment, kept. */
     _Atomic int64_t gq_len;
     /* Parked workers (indices), protected by park_lock. */
     pthread_mutex_t park_lock;
@@ -387,6 +390,9 @@ struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item);
 
 /* Make every latent fork of self stealable (self is about to wait). */
 void jg__fork_expose(struct jg_task *self);
+
+/* Free the global queue's segments (the runtime is over). */
+void jg__gq_fini(struct jg__runtime *rt);
 
 /* Queue a deque item on the global queue (any thread). */
 void jg__sched_push_global(struct jg__runtime *rt, void *item);
