@@ -285,6 +285,9 @@ struct jg__runtime {
     char *arena_next, *arena_end; /* The unused rest of the newest arena. */
     struct jg_task *free_tasks;
     struct jg__exec *free_execs;
+    /* Whether the two lists are non-empty, for a look without the lock
+     * (stored under it). */
+    _Atomic bool have_free_tasks, have_free_execs;
     /* Task names (task.c): task -> name, for the tasks flagged NAMED. */
     pthread_mutex_t names_lock;
     struct jg__name **names; /* names_cap buckets of chains. */

@@ -91,10 +91,14 @@ static struct jg_task *task_alloc(struct jg__worker *w) {
     struct jg_task *t = w->free_tasks;
     if (t == NULL) {
         struct jg__runtime *rt = w->rt;
-        if (rt->free_tasks != NULL) { /* A racy peek; the lock decides. */
+        if (atomic_load_explicit(&rt->have_free_tasks,
+                                 memory_order_relaxed)) {
             pthread_mutex_lock(&rt->pool_lock);
             TAKE_HALF(&rt->free_tasks, &w->free_tasks, w->nfree_tasks,
                       free_next);
+            atomic_store_explicit(&rt->have_free_tasks,
+                                  rt->free_tasks != NULL,
+                                  memory_order_relaxed);
             pthread_mutex_unlock(&rt->pool_lock);
         }
         t = w->free_tasks;
@@ -132,12 +136,15 @@ void jg__task_free(struct jg__worker *w, struct jg_task *t) {
             x->free_next = rt->free_tasks;
             rt->free_tasks = x;
         }
+        atomic_store_explicit(&rt->have_free_tasks, true,
+                              memory_order_relaxed);
         pthread_mutex_unlock(&rt->pool_lock);
         return;
     }
     pthread_mutex_lock(&rt->pool_lock);
     t->free_next = rt->free_tasks;
     rt->free_tasks = t;
+    atomic_store_explicit(&rt->have_free_tasks, true, memory_order_relaxed);
     pthread_mutex_unlock(&rt->pool_lock);
 }
 
@@ -145,10 +152,14 @@ struct jg__exec *jg__exec_get(struct jg__worker *w) {
     struct jg__exec *x = w->free_execs;
     if (x == NULL) {
         struct jg__runtime *rt = w->rt;
-        if (rt->free_execs != NULL) {
+        if (atomic_load_explicit(&rt->have_free_execs,
+                                 memory_order_relaxed)) {
             pthread_mutex_lock(&rt->pool_lock);
             TAKE_HALF(&rt->free_execs, &w->free_execs, w->nfree_execs,
                       free_next);
+            atomic_store_explicit(&rt->have_free_execs,
+                                  rt->free_execs != NULL,
+                                  memory_order_relaxed);
             pthread_mutex_unlock(&rt->pool_lock);
         }
         x = w->free_execs;
@@ -190,6 +201,7 @@ void jg__exec_put(struct jg__worker *w, struct jg_task *t) {
         y->free_next = rt->free_execs;
         rt->free_execs = y;
     }
+    atomic_store_explicit(&rt->have_free_execs, true, memory_order_relaxed);
     pthread_mutex_unlock(&rt->pool_lock);
 }
 
@@ -306,6 +318,8 @@ void jg__task_pool_fini(struct jg__runtime *rt) {
     rt->arena_next = rt->arena_end = NULL;
     rt->free_tasks = NULL;
     rt->free_execs = NULL;
+    atomic_store_explicit(&rt->have_free_tasks, false, memory_order_relaxed);
+    atomic_store_explicit(&rt->have_free_execs, false, memory_order_relaxed);
     for (int i = 0; i < rt->nworkers; i++) {
         struct jg__worker *w = &rt->workers[i];
         w->free_tasks = NULL;
