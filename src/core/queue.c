@@ -263,6 +263,24 @@ void jg__ready(struct jg_task *t) {
     notify_one(rt);
 }
 
+void jg__ready_here(struct jg__worker *w, struct jg_task *t) {
+    /* Only shared-stack tasks have a home. */
+    struct jg__worker *home =
+        t->mode == JG_STACK_SHARED ? t->x->home : NULL;
+    if (home == w) {
+        list_push(&w->pinned, t);
+        return;
+    }
+    if (home != NULL) {
+        jg__ready(t); /* Pinned elsewhere: through its inbox. */
+        return;
+    }
+    local_push(w, t);
+    if (w->rt->nworkers > 1) {
+        notify_one(w->rt);
+    }
+}
+
 void jg__sched_ready_new(struct jg__worker *w, struct jg_task *t) {
     local_push(w, t);
     if (w->rt->nworkers > 1) {

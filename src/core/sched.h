@@ -346,6 +346,10 @@ int jg__spawn_pinned(struct jg__worker *w, int index, struct jg_task **out,
 /* Make t runnable (any thread; queue.c). */
 void jg__ready(struct jg_task *t);
 
+/* jg__ready() for a task that has just been switched out of worker w, by
+ * w's thread: no lookup of the runtime or the calling worker. */
+void jg__ready_here(struct jg__worker *w, struct jg_task *t);
+
 /* The next task for w without waiting, or NULL (queue.c). */
 struct jg_task *jg__pick(struct jg__worker *w);
 
