@@ -12,6 +12,13 @@
  * inside a juggle task suspends the task, not its worker; from any other
  * thread it blocks the thread.
  *
+ * Placement. A new thread, process or pool worker starts on a CPU juggle
+ * picks (round-robin over the creator's allowed CPUs, the first of a burst
+ * on another CPU than the creator's) and at once widens its affinity back
+ * to the creator's whole set: left to itself, Linux may queue it behind
+ * its creator for a scheduler tick or more. Its code always runs with the
+ * creator's affinity. JG_SPREAD=0 in the environment turns this off.
+ *
  * Fork rules (processes and process pools). A child made by fork() starts
  * as a copy of the parent's memory (copy-on-write) and file descriptors,
  * with one thread only: the one that called fork(). That is the kernel's
