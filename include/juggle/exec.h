@@ -12,11 +12,12 @@
  * inside a juggle task suspends the task, not its worker; from any other
  * thread it blocks the thread.
  *
- * Placement. A new thread, process or pool worker starts on a CPU juggle
- * picks (round-robin over the creator's allowed CPUs, the first of a burst
- * on another CPU than the creator's) and at once widens its affinity back
- * to the creator's whole set: left to itself, Linux may queue it behind
- * its creator for a scheduler tick or more. Its code always runs with the
+ * Placement. Left to itself, Linux may queue a new thread behind its
+ * creator for a scheduler tick or more. So the first 2n threads, processes
+ * or pool workers of a burst (n = CPUs the creator may use) start on CPUs
+ * juggle picks, round-robin from the one after the creator's, and at once
+ * widen their affinity back to the creator's whole set; later ones of the
+ * same burst are left to the kernel. Their code always runs with the
  * creator's affinity. JG_SPREAD=0 in the environment turns this off.
  *
  * Fork rules (processes and process pools). A child made by fork() starts

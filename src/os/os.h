@@ -76,10 +76,12 @@ int jg__os_guard(void *p, size_t len, int allow_mprotect);
  * where it waits behind the creator until load balancing moves it, a
  * scheduler tick or more later (1-2 ms measured on the project's 2-vCPU
  * machines, against 0.15 ms to wake the idle vCPU). So juggle picks the
- * CPU itself. A burst of creations by one thread (each within 0.5 ms of
- * the last) goes round-robin over the CPUs the creator may use, starting
- * with the one after its own (the n-th of a burst on n CPUs lands on the
- * creator's own CPU, to run when it waits). A placed thread starts pinned to its CPU and widens its affinity back to the
+ * CPU itself, for the first creations of a burst by one thread (each
+ * within 0.5 ms of the last): on n allowed CPUs, the first 2n go round-
+ * robin over them, starting with the one after the creator's own; the
+ * rest (a flood of short threads) are left to the kernel, which keeps
+ * them near the creator without a cross-CPU wake-up each. A placed
+ * thread starts pinned to its CPU and widens its affinity back to the
  * creator's whole set as soon as it runs (jg__os_place_release), so from
  * then on the kernel balances it as usual. JG_SPREAD=0 in the environment turns the
  * placement off (the kernel alone places then).

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_place.c - "spread start" (src/os/os_place.c): a burst of creations
- * is spread over the allowed CPUs, starting with one other than the
- * creator's; JG_SPREAD=0 and a one-CPU affinity turn it off; and every kind
+ * test_place.c - "spread start" (src/os/os_place.c): the first 2n
+ * creations of a burst go round-robin over the n allowed CPUs, starting
+ * with one other than the creator's, and the rest are left to the kernel; JG_SPREAD=0 and a one-CPU affinity turn it off; and every kind
  * of thread and process juggle starts (jg_thread, jg_process, both pools,
  * the runtime's workers and its blocking pool) runs its code with the
  * creator's whole affinity, not the CPU it was started on.
@@ -61,13 +61,24 @@ Test(place, a_burst_covers_every_cpu_once_starting_elsewhere) {
         }
         cr_assert(ok, "a CPU was picked twice in one burst of %d", n);
         cr_assert_neq(first, me, "the first pick is the creator's CPU");
-        /* The burst goes on: the next pick wraps around to the first. */
+        /* The burst goes on: the next pick wraps around to the first, and
+         * after 2n picks the kernel places the rest. */
         struct jg__place pl;
         jg__os_place_pick(&pl);
         if (sched_getcpu() != me) {
             continue;
         }
         cr_assert_eq(pl.cpu, first);
+        for (int i = n + 1; i < 2 * n; i++) {
+            jg__os_place_pick(&pl);
+            cr_assert(pl.cpu >= 0);
+        }
+        jg__os_place_pick(&pl);
+        cr_assert_eq(pl.cpu, -1, "pick %d of a burst was placed", 2 * n + 1);
+        /* A pause ends the burst: placing starts again. */
+        end_burst();
+        jg__os_place_pick(&pl);
+        cr_assert(pl.cpu >= 0);
         return;
     }
 }
