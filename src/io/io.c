@@ -104,8 +104,17 @@ static ssize_t io_outside(const struct req *q, int64_t deadline) {
 /* ---- inside a task ---- */
 
 /* The record of fd and its kind, learnt on first use. */
-static int lookup(struct jg__reactor *r, int fd, struct jg__fdrec **rec,
-                  uint32_t *gen) {
+/* The reactor of self's runtime (opened on first use, jg__reactor_get)
+ * and the record, generation and kind of fd in it. Returns the kind, or
+ * -errno. */
+static int lookup(struct jg_task *self, int fd, struct jg__reactor **out,
+                  struct jg__fdrec **rec, uint32_t *gen) {
+    struct jg__reactor *r;
+    int rc = jg__reactor_get(jg__task_rt(self), &r);
+    if (rc < 0) {
+        return rc;
+    }
+    *out = r;
     *rec = jg__fd_rec(r, fd);
     if (*rec == NULL) {
         return -ENOMEM;
@@ -176,13 +185,9 @@ static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
 static ssize_t io_inside(struct jg_task *self, const struct req *q,
                          int64_t deadline) {
     struct jg__reactor *r;
-    int err = jg__reactor_get(jg__task_rt(self), &r);
-    if (err < 0) {
-        return err;
-    }
     struct jg__fdrec *rec;
     uint32_t gen;
-    int kind = lookup(r, q->fd, &rec, &gen);
+    int kind = lookup(self, q->fd, &r, &rec, &gen);
     if (kind < 0) {
         return kind;
     }
@@ -296,13 +301,9 @@ int jg_wait_fd(int fd, int events, int64_t deadline) {
         return (got & events) ? (got & events) : events;
     }
     struct jg__reactor *r;
-    int err = jg__reactor_get(jg__task_rt(self), &r);
-    if (err < 0) {
-        return err;
-    }
     struct jg__fdrec *rec;
     uint32_t gen;
-    int kind = lookup(r, fd, &rec, &gen);
+    int kind = lookup(self, fd, &r, &rec, &gen);
     if (kind < 0) {
         return kind;
     }
@@ -352,13 +353,9 @@ int jg_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
         }
     }
     struct jg__reactor *r;
-    int err = jg__reactor_get(jg__task_rt(self), &r);
-    if (err < 0) {
-        return err;
-    }
     struct jg__fdrec *rec;
     uint32_t gen;
-    int kind = lookup(r, lfd, &rec, &gen);
+    int kind = lookup(self, lfd, &r, &rec, &gen);
     if (kind < 0) {
         return kind;
     }
@@ -398,11 +395,7 @@ int jg_connect(int fd, const struct sockaddr *addr, socklen_t len,
     struct jg__fdrec *rec = NULL;
     uint32_t gen = 0;
     if (self != NULL) {
-        rc = jg__reactor_get(jg__task_rt(self), &r);
-        if (rc < 0) {
-            return rc;
-        }
-        int kind = lookup(r, fd, &rec, &gen);
+        int kind = lookup(self, fd, &r, &rec, &gen);
         if (kind < 0) {
             return kind;
         }
