@@ -163,7 +163,7 @@ __attribute__((noreturn)) static void child_loop(const struct child_cfg *c) {
         if (!placed) {
             /* The parent placed us before it sent anything: free to
              * move from now on (os.h, spread start). */
-            jg__os_place_release(&c->place);
+            jg__os_place_widen(&c->place);
             placed = true;
         }
         if (r.kind == REQ_ITEM) {

@@ -155,7 +155,7 @@ child_main(struct jg_process *p, jg_task_fn fn, void *arg, const char *name,
                getppid() == parent) {
             jg__os_yield();
         }
-        jg__os_place_release(place);
+        jg__os_place_widen(place);
     }
     void *r = fn(arg);
     uint32_t st = ST_RETURNED;

@@ -89,25 +89,31 @@ int jg__os_guard(void *p, size_t len, int allow_mprotect);
 struct jg__place {
     int cpu;           /* The CPU to start on; -1: no placement. */
     cpu_set_t allowed; /* The creator's affinity, restored by the new one. */
+    _Atomic int placed; /* Set by the creator once it pinned the new one. */
 };
 
 /* Pick the CPU for the next new thread or process (cpu -1 when off, when
  * the caller may use only one CPU, or when its affinity is unknown). */
 void jg__os_place_pick(struct jg__place *pl);
 
-/* Make attr start the thread on pl's CPU (nothing when pl->cpu < 0). */
-void jg__os_place_attr(pthread_attr_t *attr, const struct jg__place *pl);
+/* Move process pid (just forked) to pl's CPU. The child must not widen
+ * its affinity before this returned (process.c and pool_proc.c tell it so
+ * their own way). */
+void jg__os_place_pid(pid_t pid, struct jg__place *pl);
 
-/* Move process pid (just forked, not yet running) to pl's CPU. */
-void jg__os_place_pid(pid_t pid, const struct jg__place *pl);
+/* In a placed child process, once its parent pinned it: widen its
+ * affinity back to pl->allowed. */
+void jg__os_place_widen(const struct jg__place *pl);
 
-/* In the new thread or process: widen its affinity back to pl->allowed. */
-void jg__os_place_release(const struct jg__place *pl);
+/* In a thread started by jg__os_place_create(): wait until the creator
+ * has pinned it (pl->placed), then widen its affinity back to
+ * pl->allowed. pl must stay valid until this returns. */
+void jg__os_place_release(struct jg__place *pl);
 
-/* pthread_create with placement: start fn(arg) on pl's CPU; if the system
- * refuses the CPU, start it unplaced. fn must call jg__os_place_release.
- * attr may be NULL; a given one keeps the CPU set in it. Returns pthread_create's result (0 or a positive
- * errno). */
+/* pthread_create with placement: start fn(arg), then pin the thread to
+ * pl's CPU (best effort) and set pl->placed. fn must call
+ * jg__os_place_release() before anything else. attr may be NULL. Returns
+ * pthread_create's result (0 or a positive errno). */
 int jg__os_place_create(pthread_t *out, pthread_attr_t *attr,
                         struct jg__place *pl, void *(*fn)(void *), void *arg);
 

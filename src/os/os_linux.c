@@ -166,9 +166,10 @@ struct start {
 };
 
 static void *thread_entry(void *x) {
+    /* Before the copy: the creator still writes `placed` into *x. */
+    jg__os_place_release(&((struct start *)x)->place);
     struct start st = *(struct start *)x;
     free(x);
-    jg__os_place_release(&st.place);
     if (st.name[0] != '\0') {
         /* Named by the thread itself: one prctl. From the creator,
          * pthread_setname_np opens and writes /proc/self/task/N/comm,
