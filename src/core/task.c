@@ -74,16 +74,17 @@ static void *carve(struct jg__worker *w, size_t size) {
     return p;
 }
 
-/* Move up to CACHE_MAX / 2 structs from the runtime's list *from to w's
- * list *to. Called with pool_lock held. */
-#define TAKE_HALF(from, to, count, link)                                      \
+/* Move up to n structs (linked through free_next) from the list *from to
+ * the list *to, adding the number moved to moved. For the caches of
+ * handles and of exec parts, both ways; called with pool_lock held. */
+#define MOVE_FREE(from, to, n, moved)                                         \
     do {                                                                      \
-        for (int i_ = 0; i_ < CACHE_MAX / 2 && *(from) != NULL; i_++) {       \
+        for (int i_ = 0; i_ < (n) && *(from) != NULL; i_++) {                 \
             __typeof__(*(from)) x_ = *(from);                                 \
-            *(from) = x_->link;                                               \
-            x_->link = *(to);                                                 \
+            *(from) = x_->free_next;                                          \
+            x_->free_next = *(to);                                            \
             *(to) = x_;                                                       \
-            (count)++;                                                        \
+            (moved)++;                                                        \
         }                                                                     \
     } while (0)
 
@@ -94,8 +95,8 @@ static struct jg_task *task_alloc(struct jg__worker *w) {
         if (atomic_load_explicit(&rt->have_free_tasks,
                                  memory_order_relaxed)) {
             pthread_mutex_lock(&rt->pool_lock);
-            TAKE_HALF(&rt->free_tasks, &w->free_tasks, w->nfree_tasks,
-                      free_next);
+            MOVE_FREE(&rt->free_tasks, &w->free_tasks, CACHE_MAX / 2,
+                      w->nfree_tasks);
             atomic_store_explicit(&rt->have_free_tasks,
                                   rt->free_tasks != NULL,
                                   memory_order_relaxed);
@@ -128,14 +129,11 @@ void jg__task_free(struct jg__worker *w, struct jg_task *t) {
             return;
         }
         /* Too many: give half of the cache back to the runtime's list. */
+        int given = 0;
         pthread_mutex_lock(&rt->pool_lock);
-        while (w->nfree_tasks > CACHE_MAX / 2) {
-            struct jg_task *x = w->free_tasks;
-            w->free_tasks = x->free_next;
-            w->nfree_tasks--;
-            x->free_next = rt->free_tasks;
-            rt->free_tasks = x;
-        }
+        MOVE_FREE(&w->free_tasks, &rt->free_tasks,
+                  w->nfree_tasks - CACHE_MAX / 2, given);
+        w->nfree_tasks -= given;
         atomic_store_explicit(&rt->have_free_tasks, true,
                               memory_order_relaxed);
         pthread_mutex_unlock(&rt->pool_lock);
@@ -155,8 +153,8 @@ struct jg__exec *jg__exec_get(struct jg__worker *w) {
         if (atomic_load_explicit(&rt->have_free_execs,
                                  memory_order_relaxed)) {
             pthread_mutex_lock(&rt->pool_lock);
-            TAKE_HALF(&rt->free_execs, &w->free_execs, w->nfree_execs,
-                      free_next);
+            MOVE_FREE(&rt->free_execs, &w->free_execs, CACHE_MAX / 2,
+                      w->nfree_execs);
             atomic_store_explicit(&rt->have_free_execs,
                                   rt->free_execs != NULL,
                                   memory_order_relaxed);
@@ -193,14 +191,11 @@ void jg__exec_put(struct jg__worker *w, struct jg_task *t) {
         return;
     }
     struct jg__runtime *rt = w->rt;
+    int given = 0;
     pthread_mutex_lock(&rt->pool_lock);
-    while (w->nfree_execs > CACHE_MAX / 2) {
-        struct jg__exec *y = w->free_execs;
-        w->free_execs = y->free_next;
-        w->nfree_execs--;
-        y->free_next = rt->free_execs;
-        rt->free_execs = y;
-    }
+    MOVE_FREE(&w->free_execs, &rt->free_execs,
+              w->nfree_execs - CACHE_MAX / 2, given);
+    w->nfree_execs -= given;
     atomic_store_explicit(&rt->have_free_execs, true, memory_order_relaxed);
     pthread_mutex_unlock(&rt->pool_lock);
 }
