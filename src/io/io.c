@@ -13,6 +13,13 @@
  * the next attempt would fail with EAGAIN: it waits at once instead. In a
  * request-response loop that saves one read(2) per request. Not after a
  * hang-up (record.hup): end of file stays readable without a new edge.
+ *
+ * Socket requests. On a backend with JG__POLLER_ASYNC_SOCK (io_uring with
+ * one worker), a stream socket's reads and writes that would wait go
+ * through the backend's receive and send requests instead (io_sock, and
+ * jg__sock_op in reactor.c): batched into the poller's one system call
+ * per loop, they replace the readiness event, the recv(2) and the send(2)
+ * of each request. See docs/design/io.md, "Socket requests".
  */
 #include <errno.h>
 #include <limits.h>
@@ -130,9 +137,10 @@ static int lookup(struct jg_task *self, int fd, struct jg__reactor **out,
 /* A regular-file job on the blocking pool. */
 static void *file_job(void *arg) {
     struct jg__op *op = arg;
-    const struct jg__fileop *f = &op->file;
-    op->res = f->write ? jg__os_writev(f->fd, f->iov, f->iovcnt)
-                       : jg__os_readv(f->fd, f->iov, f->iovcnt);
+    const struct jg__aop *f = &op->aop;
+    op->res = f->code == JG__AOP_WRITEV
+                  ? jg__os_writev(f->fd, f->iov, f->iovcnt)
+                  : jg__os_readv(f->fd, f->iov, f->iovcnt);
     return NULL;
 }
 
@@ -152,14 +160,18 @@ static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
     if (op == NULL) {
         return -ENOMEM;
     }
-    op->file = (struct jg__fileop){q->fd, req_writes(q), q->iov, q->iovcnt};
+    op->aop = (struct jg__aop){.fd = q->fd,
+                               .code = req_writes(q) ? JG__AOP_WRITEV
+                                                     : JG__AOP_READV,
+                               .iov = q->iov,
+                               .iovcnt = q->iovcnt};
     int rc;
-    bool ring = r->poller.ops->caps & JG__POLLER_ASYNC_FILE;
+    bool ring = r->poller.caps & JG__POLLER_ASYNC_FILE;
     if (ring) {
         /* The ring's completion is reaped by whoever polls: count it. */
         atomic_fetch_add_explicit(&r->rt->io_waiting, 1,
                                   memory_order_relaxed);
-        rc = r->poller.ops->file(&r->poller, &op->file);
+        rc = r->poller.ops->submit(&r->poller, &op->aop);
     } else {
         op->fn = file_job;
         op->arg = op;
@@ -182,6 +194,60 @@ static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
     return n;
 }
 
+/* A stream socket on a JG__POLLER_ASYNC_SOCK backend: the data moves
+ * through the backend's requests, batched, instead of a system call each
+ * (see the file comment). */
+static ssize_t io_sock(struct jg_task *self, struct jg__reactor *r,
+                       struct jg__fdrec *rec, uint32_t gen,
+                       const struct req *q, int64_t deadline) {
+    int dir = req_writes(q) ? 1 : 0;
+    size_t len = req_len(q);
+    /* The system call first, without a round trip through the ring, when
+     * the call must not wait (a cancel is pending, or a receive's
+     * deadline passed: as everywhere, a call that is ready succeeds), and
+     * for a receive when the last one filled its buffer (or none came
+     * yet: more data may be waiting). A send never waits in the ring, so
+     * its deadline needs no look at the clock here. */
+    bool past = dir == 0 && deadline != JG_FOREVER &&
+                deadline <= jg__os_now();
+    if (past ||
+        (atomic_load_explicit(&self->flags, memory_order_relaxed) &
+         JG__TF_CANCEL) ||
+        (dir == 0 &&
+         !atomic_load_explicit(&rec->short_io[0], memory_order_relaxed))) {
+        ssize_t n = sys(q, dir == 1);
+        if (n != -EAGAIN) {
+            if (dir == 0) {
+                atomic_store_explicit(&rec->short_io[0],
+                                      n >= 0 && (size_t)n < len,
+                                      memory_order_relaxed);
+            }
+            return n;
+        }
+        if (past) {
+            return -ETIMEDOUT;
+        }
+    }
+    struct jg__op *op = jg__sock_op_new(r, self);
+    if (op == NULL) {
+        return -ENOMEM;
+    }
+    op->aop = (struct jg__aop){.fd = q->fd,
+                               .code = dir ? JG__AOP_SEND : JG__AOP_RECV,
+                               .iov = q->iov,
+                               .iovcnt = q->iovcnt};
+    /* A send never waits in the kernel (-EAGAIN: the socket is full, and
+     * the caller waits for room the readiness way), so only a receive
+     * needs the deadline's timer. */
+    ssize_t n = jg__sock_op(self, r, q->fd, rec, gen, dir, op,
+                            dir ? JG_FOREVER : deadline);
+    if (dir == 0) {
+        atomic_store_explicit(&rec->short_io[0], n >= 0 && (size_t)n < len,
+                              memory_order_relaxed);
+    }
+    return n;
+}
+
 static ssize_t io_inside(struct jg_task *self, const struct req *q,
                          int64_t deadline) {
     struct jg__reactor *r;
@@ -194,11 +260,19 @@ static ssize_t io_inside(struct jg_task *self, const struct req *q,
     if (kind == JG__FD_FILE) {
         return io_file(self, r, q, deadline);
     }
+    bool may_skip = kind == JG__FD_STREAM || kind == JG__FD_PIPE;
+    if (kind == JG__FD_STREAM && (r->poller.caps & JG__POLLER_ASYNC_SOCK) &&
+        req_len(q) > 0) {
+        ssize_t n = io_sock(self, r, rec, gen, q, deadline);
+        if (n != -EAGAIN) {
+            return n;
+        }
+        may_skip = false; /* A full socket: wait for room below. */
+    }
     bool sock = kind == JG__FD_STREAM || kind == JG__FD_SOCK;
     bool stream = kind == JG__FD_STREAM || kind == JG__FD_PIPE;
     int dir = req_writes(q) ? 1 : 0;
     uint8_t ev = req_writes(q) ? JG_WRITABLE : JG_READABLE;
-    bool may_skip = stream;
     for (;;) {
         bool armed = atomic_load_explicit(&rec->armed, memory_order_relaxed);
         uint8_t ready = atomic_load_explicit(&rec->ready,

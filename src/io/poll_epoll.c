@@ -50,6 +50,7 @@ static int ep_open(struct jg__poller *p, int nworkers) {
         goto undo_eventfd;
     }
     p->impl = e;
+    p->caps = 0;
     return 0;
 
 undo_eventfd:
@@ -91,10 +92,16 @@ static int ep_disarm(struct jg__poller *p, int fd, uint64_t tag) {
     return 0;
 }
 
-static int ep_file(struct jg__poller *p, struct jg__fileop *op) {
+/* caps is 0: the reactor never calls these. */
+static int ep_submit(struct jg__poller *p, struct jg__aop *op) {
     (void)p;
     (void)op;
     return -ENOTSUP;
+}
+
+static void ep_cancel(struct jg__poller *p, struct jg__aop *op) {
+    (void)p;
+    (void)op;
 }
 
 static int ep_wait(struct jg__poller *p, struct jg__pevent *out, int cap,
@@ -133,12 +140,12 @@ static void ep_wake(struct jg__poller *p) {
 
 const struct jg__poller_ops jg__poller_epoll = {
     .name = "epoll",
-    .caps = 0,
     .open = ep_open,
     .close = ep_close,
     .arm = ep_arm,
     .disarm = ep_disarm,
-    .file = ep_file,
+    .submit = ep_submit,
+    .cancel = ep_cancel,
     .wait = ep_wait,
     .wake = ep_wake,
 };

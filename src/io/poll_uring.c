@@ -12,8 +12,8 @@
  * read only by the worker holding the reactor's claim.
  *
  * Batching: with one worker (the single-threaded event loop) nothing is
- * submitted eagerly: arms, removes and file requests queue up and go to
- * the kernel with the next wait, in the same io_uring_enter that reaps
+ * submitted eagerly: arms, removes and requests queue up and go to the
+ * kernel with the next wait, in the same io_uring_enter that reaps
  * completions; the ring is then set up SINGLE_ISSUER | DEFER_TASKRUN, so
  * completions are processed only when that worker asks for them (no
  * interrupts while it runs tasks). With several workers each submission
@@ -22,18 +22,24 @@
  * worker A may complete while B waits in the ring, and only the default
  * mode lets the kernel run A's task work without A entering the ring.
  *
- * Why readiness (POLL_ADD) and not recv/send requests: a recv request
- * that completes after its task timed out or was cancelled has consumed
- * data that nobody will see; readiness never loses data, keeps the
- * fast path (try the system call first) identical to epoll, and needs no
- * buffers owned by the kernel. wake() writes to an eventfd that has its
- * own multishot poll in the ring.
- */
+ * Socket requests (JG__POLLER_ASYNC_SOCK, one worker only): RECV / SEND
+ * (RECVMSG / SENDMSG for vectors) on the task's own buffers; sends with
+ * MSG_DONTWAIT (a full socket is the reactor's to wait for). Batched,
+ * they replace a readiness event plus a recv(2), and a send(2), by a
+ * share of one io_uring_enter. Only with one worker: eagerly submitted,
+ * each would cost a system call of its own. The reactor waits for every
+ * request's completion, also after cancelling it (ASYNC_CANCEL, sent at
+ * once), so a receive never consumes data that nobody sees: if it won the
+ * race with the cancel, its data is returned. wake() writes to an eventfd
+ * that has its own multishot poll in the ring.
+  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/common.h"
 #include "core/san.h"
@@ -45,9 +51,20 @@
 #include <liburing.h>
 
 #define WAKE_TAG ((uint64_t)0)
-/* The completion of a POLL_REMOVE: the removed watch's tag with this bit. */
+/* The completion of a POLL_REMOVE: the removed watch's tag with this bit;
+ * of an ASYNC_CANCEL: the request's tag with it. */
 #define REMOVE_BIT ((uint64_t)1 << 62)
+/* The most one socket request moves (as Linux's read(2) and write(2)). */
+#define MAX_XFER ((size_t)0x7ffff000)
 #define ENTRIES 1024             /* Submission queue size (a power of 2). */
+/* One worker: completion queue size. Socket requests complete in bursts
+ * of one per connection per direction (a thousand connections: two
+ * thousand at once); an overflowing queue takes the slow path. */
+#define CQ_ENTRIES 8192
+/* One worker: queued entries that go to the kernel without waiting for
+ * the next wait, so that a long run of tasks does not hold back the
+ * first ones' sends (latency) for a few more system calls. */
+#define FLUSH_AT 64
 #define POLL_MASK (POLLIN | POLLOUT | POLLRDHUP)
 
 struct ur {
@@ -55,6 +72,7 @@ struct ur {
     pthread_mutex_t lock; /* Submission side. */
     int evfd;
     bool eager;           /* Submit every entry at once (several workers). */
+    bool sock;            /* JG__POLLER_ASYNC_SOCK. */
     bool rearm_wake;      /* Claim holder: the eventfd poll ended. */
 };
 
@@ -70,7 +88,7 @@ static struct io_uring_sqe *get_sqe(struct ur *u) {
 
 /* After filling entries; lock held. */
 static int flush(struct ur *u) {
-    if (!u->eager) {
+    if (!u->eager && io_uring_sq_ready(&u->ring) < FLUSH_AT) {
         return 0; /* The next wait submits it. */
     }
     int rc = io_uring_submit(&u->ring);
@@ -83,8 +101,15 @@ static void arm_wake(struct ur *u) {
     io_uring_sqe_set_data64(sqe, WAKE_TAG);
 }
 
+/* JG_URING_SOCK=0: sockets use readiness and system calls (to compare). */
+static bool sock_off(void) {
+    const char *env = getenv("JG_URING_SOCK");
+    return env != NULL && strcmp(env, "0") == 0;
+}
+
 static int ur_setup(struct ur *u, int nworkers) {
     int rc = -EINVAL;
+    bool deferred = false;
     if (nworkers == 1) {
         /* Linux 6.1+; older kernels say EINVAL and get the default. */
         /* TASKRUN_FLAG: the kernel raises IORING_SQ_TASKRUN when
@@ -93,8 +118,10 @@ static int ur_setup(struct ur *u, int nworkers) {
          * it a worker that never went idle never saw them. */
         struct io_uring_params pr = {
             .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-                     IORING_SETUP_TASKRUN_FLAG};
+                     IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE,
+            .cq_entries = CQ_ENTRIES};
         rc = io_uring_queue_init_params(ENTRIES, &u->ring, &pr);
+        deferred = rc == 0;
     }
     if (rc < 0) {
         rc = io_uring_queue_init(ENTRIES, &u->ring, 0);
@@ -110,6 +137,15 @@ static int ur_setup(struct ur *u, int nworkers) {
               io_uring_opcode_supported(probe, IORING_OP_POLL_REMOVE) &&
               io_uring_opcode_supported(probe, IORING_OP_READV) &&
               io_uring_opcode_supported(probe, IORING_OP_WRITEV);
+    /* Socket requests want the deferred mode (6.1+, so POLL_FIRST is
+     * known too): their completions wait for the next batch. */
+    u->sock = ok && deferred &&
+              io_uring_opcode_supported(probe, IORING_OP_RECV) &&
+              io_uring_opcode_supported(probe, IORING_OP_SEND) &&
+              io_uring_opcode_supported(probe, IORING_OP_RECVMSG) &&
+              io_uring_opcode_supported(probe, IORING_OP_SENDMSG) &&
+              io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL) &&
+              !sock_off();
     if (probe != NULL) {
         io_uring_free_probe(probe);
     }
@@ -142,6 +178,7 @@ static int ur_open(struct jg__poller *p, int nworkers) {
         goto undo_evfd;
     }
     p->impl = u;
+    p->caps = JG__POLLER_ASYNC_FILE | (u->sock ? JG__POLLER_ASYNC_SOCK : 0);
     return 0;
 
 undo_evfd:
@@ -193,16 +230,50 @@ static int ur_disarm(struct jg__poller *p, int fd, uint64_t tag) {
     return 1;
 }
 
-static int ur_file(struct jg__poller *p, struct jg__fileop *op) {
+static unsigned clamp(size_t n) {
+    return (unsigned)(n < MAX_XFER ? n : MAX_XFER);
+}
+
+static int ur_submit(struct jg__poller *p, struct jg__aop *op) {
     struct ur *u = p->impl;
     pthread_mutex_lock(&u->lock);
     struct io_uring_sqe *sqe = get_sqe(u);
-    if (op->write) {
-        io_uring_prep_writev(sqe, op->fd, op->iov, (unsigned)op->iovcnt,
-                             (uint64_t)-1);
-    } else {
-        io_uring_prep_readv(sqe, op->fd, op->iov, (unsigned)op->iovcnt,
+    const struct iovec *iov = op->iov;
+    switch (op->code) {
+    case JG__AOP_READV:
+        io_uring_prep_readv(sqe, op->fd, iov, (unsigned)op->iovcnt,
                             (uint64_t)-1);
+        break;
+    case JG__AOP_WRITEV:
+        io_uring_prep_writev(sqe, op->fd, iov, (unsigned)op->iovcnt,
+                             (uint64_t)-1);
+        break;
+    case JG__AOP_RECV:
+    case JG__AOP_SEND:
+        if (op->iovcnt == 1) {
+            if (op->code == JG__AOP_RECV) {
+                io_uring_prep_recv(sqe, op->fd, iov->iov_base,
+                                   clamp(iov->iov_len), 0);
+                /* The reactor tried recv(2) already, or knows the
+                 * socket drained: wait for data before the first try. */
+                sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+            } else {
+                io_uring_prep_send(sqe, op->fd, iov->iov_base,
+                                   clamp(iov->iov_len),
+                                   MSG_NOSIGNAL | MSG_DONTWAIT);
+            }
+            break;
+        }
+        op->msg = (struct msghdr){.msg_iov = (struct iovec *)iov,
+                                  .msg_iovlen = (size_t)op->iovcnt};
+        if (op->code == JG__AOP_RECV) {
+            io_uring_prep_recvmsg(sqe, op->fd, &op->msg, 0);
+            sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        } else {
+            io_uring_prep_sendmsg(sqe, op->fd, &op->msg,
+                                  MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        break;
     }
     io_uring_sqe_set_data(sqe, op);
     /* op travels through the kernel to whoever reaps its completion. */
@@ -210,6 +281,19 @@ static int ur_file(struct jg__poller *p, struct jg__fileop *op) {
     int rc = flush(u);
     pthread_mutex_unlock(&u->lock);
     return rc;
+}
+
+static void ur_cancel(struct jg__poller *p, struct jg__aop *op) {
+    struct ur *u = p->impl;
+    pthread_mutex_lock(&u->lock);
+    struct io_uring_sqe *sqe = get_sqe(u);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | REMOVE_BIT);
+    /* At once, whatever the mode: the request itself, if still queued,
+     * goes first, while its fd still names its file (the caller may be
+     * about to close it). */
+    io_uring_submit(&u->ring);
+    pthread_mutex_unlock(&u->lock);
 }
 
 /* Turn one completion into an event; false if it is not one. */
@@ -236,8 +320,11 @@ static bool convert(struct ur *u, const struct io_uring_cqe *cqe,
                                  .flags = JG__PEV_REMOVED};
         return true;
     }
+    if (tag & REMOVE_BIT) {
+        return false; /* An ASYNC_CANCEL: the request reports itself. */
+    }
     if (!(tag & JG__TAG_FD)) {
-        jg__san_acquire((void *)(uintptr_t)tag); /* See ur_file(). */
+        jg__san_acquire((void *)(uintptr_t)tag); /* See ur_submit(). */
         *e = (struct jg__pevent){.tag = tag, .res = cqe->res};
         return true;
     }
@@ -341,12 +428,12 @@ static void ur_wake(struct jg__poller *p) {
 
 const struct jg__poller_ops jg__poller_uring = {
     .name = "uring",
-    .caps = JG__POLLER_ASYNC_FILE,
     .open = ur_open,
     .close = ur_close,
     .arm = ur_arm,
     .disarm = ur_disarm,
-    .file = ur_file,
+    .submit = ur_submit,
+    .cancel = ur_cancel,
     .wait = ur_wait,
     .wake = ur_wake,
 };

@@ -114,6 +114,11 @@ void jg__reactor_close(struct jg__runtime *rt) {
     }
     jg__bpool_fini(&r->pool);
     r->poller.ops->close(&r->poller);
+    while (r->op_cache != NULL) {
+        struct jg__op *op = r->op_cache;
+        r->op_cache = op->next;
+        jg__free(op, sizeof(*op));
+    }
     for (int i = 0; i < r->nchunks; i++) {
         struct jg__fdrec *c = atomic_load_explicit(&r->chunks[i],
                                                    memory_order_relaxed);
@@ -256,7 +261,10 @@ static int try_register(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
         return got;
     }
     for (int ev = JG_READABLE; ev <= JG_WRITABLE; ev <<= 1) {
-        if ((events & ev) && rec->waiter[dir_index(ev)].task != NULL) {
+        int d = dir_index(ev);
+        if ((events & ev) &&
+            (rec->waiter[d].task != NULL ||
+             (rec->op[d] != NULL && rec->op[d]->gen == gen))) {
             return -EBUSY;
         }
     }
@@ -328,6 +336,12 @@ int jg__fd_close(struct jg__reactor *r, int fd) {
     for (int d = 0; d < 2; d++) {
         woken[d] = rec->waiter[d];
         rec->waiter[d].task = NULL;
+        struct jg__op *op = rec->op[d];
+        if (op != NULL && op->gen == gen) {
+            /* Sent before close(2); its task sees the new generation
+             * and returns -EBADF. The task clears the slot. */
+            r->poller.ops->cancel(&r->poller, &op->aop);
+        }
     }
     rec_reset(rec, JG__FD_UNKNOWN);
     if (armed &&
@@ -503,6 +517,123 @@ void jg__op_complete(struct jg__op *op) {
     jg__op_unref(op);
 }
 
+/* ---- socket requests (JG__POLLER_ASYNC_SOCK) ---- */
+
+#define OP_CACHE 64
+
+struct jg__op *jg__sock_op_new(struct jg__reactor *r, struct jg_task *self) {
+    struct jg__op *op = r->op_cache;
+    if (op == NULL) {
+        return jg__op_new(self);
+    }
+    r->op_cache = op->next;
+    r->op_cached--;
+    memset(op, 0, sizeof(*op));
+    atomic_init(&op->refs, 2);
+    op->task = self;
+    return op;
+}
+
+/* Drop the task's reference to a socket op; keep it if it was the last. */
+static void sock_op_unref(struct jg__reactor *r, struct jg__op *op) {
+    if (atomic_fetch_sub_explicit(&op->refs, 1, memory_order_acq_rel) != 1) {
+        return;
+    }
+    if (r->op_cached < OP_CACHE) {
+        op->next = r->op_cache;
+        r->op_cache = op;
+        r->op_cached++;
+    } else {
+        jg__free(op, sizeof(*op));
+    }
+}
+
+/* Publish op as the request of direction dir, and submit it. Lock held. */
+static int sock_register(struct jg__reactor *r, struct jg__fdrec *rec,
+                         uint32_t gen, int dir, struct jg__op *op) {
+    if (atomic_load_explicit(&rec->gen, memory_order_relaxed) != gen) {
+        return -EBADF;
+    }
+    struct jg__op *other = rec->op[dir];
+    /* A request of an older generation is some task's leftover after a
+     * close(2) that bypassed jg_close(): it no longer owns the slot. */
+    if ((other != NULL && other->gen == gen) ||
+        rec->waiter[dir].task != NULL) {
+        return -EBUSY;
+    }
+    int rc = r->poller.ops->submit(&r->poller, &op->aop);
+    if (rc == 0) {
+        rec->op[dir] = op;
+    }
+    return rc;
+}
+
+ssize_t jg__sock_op(struct jg_task *self, struct jg__reactor *r, int fd,
+                    struct jg__fdrec *rec, uint32_t gen, int dir,
+                    struct jg__op *op, int64_t deadline) {
+    op->gen = gen;
+    int rc = 0;
+    uint64_t seq = jg__park_prepare(self, true);
+    if (seq == 0) {
+        rc = -ECANCELED;
+    }
+    if (rc == 0) {
+        /* Before the submission: the completer wakes this wait. */
+        atomic_store_explicit(&op->seq, seq, memory_order_seq_cst);
+        pthread_mutex_t *lock = jg__fd_lock(r, fd);
+        pthread_mutex_lock(lock);
+        rc = sock_register(r, rec, gen, dir, op);
+        pthread_mutex_unlock(lock);
+        if (rc < 0) {
+            jg__park_abandon(self, seq);
+        }
+    }
+    if (rc < 0) {
+        atomic_store_explicit(&op->refs, 1, memory_order_relaxed);
+        sock_op_unref(r, op); /* Never submitted: ours alone. */
+        return rc;
+    }
+    /* The completion is reaped by whoever polls: count it. */
+    atomic_fetch_add_explicit(&r->rt->io_waiting, 1, memory_order_relaxed);
+    if (deadline != JG_FOREVER) {
+        rc = jg__timer_arm(self, deadline, seq);
+    }
+    if (rc == 0) {
+        rc = jg__park(self, seq, true);
+    } else {
+        jg__park_abandon(self, seq);
+    }
+    if (rc < 0 && !atomic_load_explicit(&op->done, memory_order_acquire)) {
+        /* Timed out or cancelled: stop the request, and wait for its
+         * result whatever it is, so no data it moved is lost. */
+        r->poller.ops->cancel(&r->poller, &op->aop);
+        jg__op_wait(self, op);
+    }
+    atomic_fetch_sub_explicit(&r->rt->io_waiting, 1, memory_order_relaxed);
+    pthread_mutex_t *lock = jg__fd_lock(r, fd);
+    pthread_mutex_lock(lock);
+    if (rec->op[dir] == op) {
+        rec->op[dir] = NULL;
+    }
+    bool closed = atomic_load_explicit(&rec->gen, memory_order_relaxed) != gen;
+    pthread_mutex_unlock(lock);
+    ssize_t n = op->res;
+    sock_op_unref(r, op);
+    if (closed) {
+        return -EBADF;
+    }
+    if (rc < 0 && n == -ECANCELED) {
+        return rc; /* Our cancel stopped it: nothing moved. */
+    }
+    if (rc == -ECANCELED) {
+        /* The request won: its result stands, and the cancel waits for
+         * the task's next cancellable call. */
+        atomic_fetch_or_explicit(&self->flags, JG__TF_CANCEL,
+                                 memory_order_seq_cst);
+    }
+    return n;
+}
+
 /* ---- jg_runtime_info_get ---- */
 
 int jg_runtime_info_get(jg_runtime_info *out) {
@@ -522,5 +653,6 @@ int jg_runtime_info_get(jg_runtime_info *out) {
     out->poller = r->poller.ops->name;
     out->workers = rt->nworkers;
     out->blocking_threads = rt->opts.blocking_threads;
+    out->socket_requests = (r->poller.caps & JG__POLLER_ASYNC_SOCK) != 0;
     return 0;
 }

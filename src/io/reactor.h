@@ -58,15 +58,20 @@ struct jg__fdrec {
      * attempts after short ones would miss it. */
     _Atomic uint8_t hup;
     struct jg__fdwaiter waiter[2]; /* [0] reader, [1] writer (lock). */
+    /* The socket request in flight per direction (JG__POLLER_ASYNC_SOCK),
+     * NULL if none (lock); it belongs to generation op[d]->gen. */
+    struct jg__op *op[2];
 };
 
 /* A request that completes elsewhere (blocking pool thread, io_uring)
- * and wakes its task: jg_blocking() and regular-file I/O. Heap-allocated,
+ * and wakes its task: jg_blocking(), regular-file I/O and, with a
+ * JG__POLLER_ASYNC_SOCK backend, stream-socket I/O. Heap-allocated,
  * with one reference for the task and one for the completer, because a
  * non-cancellable wait can still be woken early by jg_cancel() and must
  * then publish a new seq (see jg__op_wait). */
 struct jg__op {
-    struct jg__fileop file; /* First: its address is the io_uring tag. */
+    struct jg__aop aop;     /* First: its address is the io_uring tag. */
+    uint32_t gen;           /* Socket ops: the fd's generation. */
     _Atomic uint32_t refs;
     _Atomic uint32_t done;
     _Atomic uint64_t seq;   /* The task's current wait. */
@@ -103,6 +108,10 @@ struct jg__reactor {
     int nev;
     struct jg__pevent evs[JG__EVENTS];
     struct jg__bpool pool;
+    /* Socket ops for reuse (JG__POLLER_ASYNC_SOCK: one worker, the only
+     * thread that takes and returns them), linked by next. */
+    struct jg__op *op_cache;
+    int op_cached;
 };
 
 /* The record of fd (allocating its chunk), or NULL when fd is beyond the
@@ -128,6 +137,21 @@ int jg__fd_wait(struct jg_task *self, struct jg__reactor *r, int fd,
 
 /* jg_close() inside the runtime: wake waiters, disarm, close. */
 int jg__fd_close(struct jg__reactor *r, int fd);
+
+/* A socket op: as jg__op_new, from r's cache when it has one. */
+struct jg__op *jg__sock_op_new(struct jg__reactor *r, struct jg_task *self);
+
+/* Run a socket op (op->aop filled in, from jg__sock_op_new) through the
+ * poller as the request in direction dir (0 receive, 1 send) of fd's
+ * record, generation gen; wait for it until deadline (not yet past: the
+ * caller checked), cancellably. A
+ * timeout or cancel that loses the race with the request returns what
+ * the request did (a cancel then stays pending). Consumes op. Returns the
+ * bytes moved, or -errno: -ETIMEDOUT, -ECANCELED, -EBADF (closed), -EBUSY
+ * (another task's request in that direction), the request's error. */
+ssize_t jg__sock_op(struct jg_task *self, struct jg__reactor *r, int fd,
+                    struct jg__fdrec *rec, uint32_t gen, int dir,
+                    struct jg__op *op, int64_t deadline);
 
 /* Ops: allocate (refs 2, task = self), wait for completion (not
  * cancellable), complete (completer side), drop a reference. */

@@ -2,13 +2,15 @@
 /*
  * test_io_more.c - regular files (io_uring or the blocking pool),
  * jg_blocking, fd exhaustion in an accept loop, 10,000 concurrent
- * connections, and a ping-pong stress across workers. Run once per poller
+ * connections, a ping-pong stress, and timeouts and cancels racing with
+ * arriving data. Run once per poller
  * (tests/CMakeLists.txt).
  */
 #include <semaphore.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <pthread.h>
 
@@ -371,8 +373,117 @@ static void *pingpong_main(void *arg) {
     return NULL;
 }
 
-Test(io_more, stress_ping_pong_across_two_workers) {
+Test(io_more, stress_ping_pong_on_one_and_two_workers) {
+    /* One worker: under io_uring, socket data moves through requests. */
+    run_on(pingpong_main, NULL, 1);
     run_on(pingpong_main, NULL, 2);
+}
+
+/* ---- stress: timeouts and cancels racing with arriving data ---- */
+
+/*
+ * A thread writes a numbered byte stream in random chunks at random
+ * moments; a task reads it with short random deadlines while another
+ * task cancels it at random moments. Every timeout and cancel races with
+ * data coming in (under io_uring with one worker, with a receive request
+ * that may have taken the data already): whatever the outcome, no byte
+ * may be lost, doubled or reordered.
+ */
+struct racing {
+    int fd[2];
+    long len;
+    jg_task *reader;
+    _Atomic int done;
+    long timeouts, cancels;
+};
+
+static unsigned char stream_byte(long i) {
+    return (unsigned char)((i * 31 + 7) % 251);
+}
+
+static void *racing_writer(void *arg) {
+    struct racing *r = arg;
+    uint32_t seed = 12345;
+    unsigned char chunk[64];
+    for (long off = 0; off < r->len;) {
+        long n = 1 + (long)(rnd(&seed) % sizeof(chunk));
+        if (n > r->len - off) {
+            n = r->len - off;
+        }
+        for (long i = 0; i < n; i++) {
+            chunk[i] = stream_byte(off + i);
+        }
+        /* Outside the runtime: the blocking call. */
+        cr_assert_eq(write_all(r->fd[1], chunk, (size_t)n, JG_FOREVER), n);
+        off += n;
+        struct timespec ts = {0, (long)(rnd(&seed) % 150) * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void *racing_reader(void *arg) {
+    struct racing *r = arg;
+    uint32_t seed = 777;
+    unsigned char buf[64];
+    long got = 0;
+    while (got < r->len) {
+        size_t want = 1 + rnd(&seed) % sizeof(buf);
+        int64_t deadline = jg_now() + (int64_t)(rnd(&seed) % 200) * 1000;
+        ssize_t n = jg_read(r->fd[0], buf, want, deadline);
+        if (n == -ETIMEDOUT) {
+            r->timeouts++;
+            continue;
+        }
+        if (n == -ECANCELED) {
+            r->cancels++;
+            continue;
+        }
+        cr_assert_gt(n, 0, "read: %s", jg_strerror((int)n));
+        for (ssize_t i = 0; i < n; i++) {
+            cr_assert_eq(buf[i], stream_byte(got + i),
+                         "byte %ld lost, doubled or moved", got + i);
+        }
+        got += n;
+    }
+    atomic_store(&r->done, 1);
+    return NULL;
+}
+
+static void *racing_canceller(void *arg) {
+    struct racing *r = arg;
+    uint32_t seed = 4242;
+    while (!atomic_load(&r->done)) {
+        jg_cancel(r->reader);
+        jg_sleep((int64_t)(rnd(&seed) % 300) * 1000);
+    }
+    return NULL;
+}
+
+static void *racing_main(void *arg) {
+    (void)arg;
+    check_poller();
+    struct racing r = {.len = stress(100000)};
+    stream_pair(r.fd);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, racing_writer, &r), 0);
+    jg_task *c;
+    cr_assert_eq(jg_spawn(&r.reader, racing_reader, &r, NULL), 0);
+    cr_assert_eq(jg_spawn(&c, racing_canceller, &r, NULL), 0);
+    cr_assert_eq(jg_join(r.reader, NULL), 0);
+    cr_assert_eq(jg_join(c, NULL), 0);
+    pthread_join(th, NULL);
+    /* Both races happened, or the test proved nothing. */
+    cr_assert_gt(r.timeouts, 0);
+    cr_assert_gt(r.cancels, 0);
+    jg_close(r.fd[0]);
+    jg_close(r.fd[1]);
+    return NULL;
+}
+
+Test(io_more, timeouts_and_cancels_racing_with_data_lose_no_byte) {
+    run_on(racing_main, NULL, 1);
+    run_on(racing_main, NULL, 2);
 }
 
 /* ---- closing a listener that connections keep arriving at ---- */
