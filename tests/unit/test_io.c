@@ -7,6 +7,8 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/utsname.h>
 
 #include "io_helpers.h"
 
@@ -21,6 +23,36 @@ static void *info_main(void *arg) {
     cr_assert_eq(info.blocking_threads, 5);
     cr_assert_eq(jg_runtime_info_get(NULL), -EINVAL);
     return NULL;
+}
+
+/* Linux 6.1 or later (io_uring's deferred task work). */
+static bool kernel_6_1(void) {
+    struct utsname u;
+    int major = 0, minor = 0;
+    cr_assert_eq(uname(&u), 0);
+    sscanf(u.release, "%d.%d", &major, &minor);
+    return major > 6 || (major == 6 && minor >= 1);
+}
+
+/* Socket requests: io_uring with one worker only, unless turned off. */
+static void *sockreq_main(void *arg) {
+    int want = *(int *)arg;
+    jg_runtime_info info;
+    cr_assert_eq(jg_runtime_info_get(&info), 0);
+    cr_assert_eq(info.socket_requests, want, "poller %s, %d workers",
+                 info.poller, info.workers);
+    return NULL;
+}
+
+Test(io, socket_requests_run_with_io_uring_and_one_worker_only) {
+    const char *p = getenv("JG_POLLER");
+    bool uring = p != NULL && strcmp(p, "uring") == 0;
+    int want = uring && kernel_6_1();
+    run_on(sockreq_main, &want, 1);
+    want = 0;
+    run_on(sockreq_main, &want, 2);
+    cr_assert_eq(setenv("JG_URING_SOCK", "0", 1), 0);
+    run_on(sockreq_main, &want, 1);
 }
 
 Test(io, runtime_info_names_the_forced_poller) {
