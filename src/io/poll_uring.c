@@ -32,7 +32,7 @@
  * once), so a receive never consumes data that nobody sees: if it won the
  * race with the cancel, its data is returned. wake() writes to an eventfd
  * that has its own multishot poll in the ring.
-  */
+ */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
