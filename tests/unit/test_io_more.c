@@ -486,6 +486,78 @@ Test(io_more, timeouts_and_cancels_racing_with_data_lose_no_byte) {
     run_on(racing_main, NULL, 2);
 }
 
+/* ---- closing a socket that a reader waits on, at random moments ---- */
+
+/*
+ * A task reads a socket (under io_uring with one worker: a receive request
+ * in flight) while main writes to its peer and closes it at a random
+ * moment. The reader must end with -EBADF, after any data that came
+ * before, and the socket must really close: the peer's write then fails
+ * (a request still holding the file would keep it open).
+ */
+struct closed_reader {
+    int fd;
+    long got;
+    ssize_t last;
+};
+
+static void *read_until_error(void *arg) {
+    struct closed_reader *c = arg;
+    char buf[64];
+    for (;;) {
+        ssize_t n = jg_read(c->fd, buf, sizeof(buf), JG_FOREVER);
+        if (n <= 0) {
+            c->last = n;
+            return NULL;
+        }
+        c->got += n;
+    }
+}
+
+static void *close_reader_main(void *arg) {
+    (void)arg;
+    check_poller();
+    uint32_t seed = 99;
+    for (int round = 0; round < stress(200); round++) {
+        int sv[2];
+        stream_pair(sv);
+        struct closed_reader c = {.fd = sv[0]};
+        jg_task *t;
+        cr_assert_eq(jg_spawn(&t, read_until_error, &c, NULL), 0);
+        int writes = (int)(rnd(&seed) % 4);
+        for (int i = 0; i < writes; i++) {
+            cr_assert_eq(jg_write(sv[1], "abc", 3, JG_FOREVER), 3);
+            jg_yield();
+        }
+        jg_sleep((int64_t)(rnd(&seed) % 100) * 1000);
+        cr_assert_eq(jg_close(sv[0]), 0);
+        cr_assert_eq(jg_join(t, NULL), 0);
+        cr_assert_eq(c.last, -EBADF, "round %d: %s", round,
+                     jg_strerror((int)c.last));
+        cr_assert_leq(c.got, 3L * writes);
+        /* The peer sees the close (a cancelled request lets go of the
+         * file when the poller next runs: give it a few turns). */
+        ssize_t w = 0;
+        for (int i = 0; i < 200; i++) {
+            w = jg_write(sv[1], "x", 1, JG_FOREVER);
+            if (w < 0) {
+                break;
+            }
+            jg_sleep(JG_MS(1));
+        }
+        cr_assert(w == -EPIPE || w == -ECONNRESET,
+                  "round %d: the closed socket stays open (%s)", round,
+                  w < 0 ? jg_strerror((int)w) : "write succeeded");
+        jg_close(sv[1]);
+    }
+    return NULL;
+}
+
+Test(io_more, closing_a_socket_under_a_waiting_reader_releases_it) {
+    run_on(close_reader_main, NULL, 1);
+    run_on(close_reader_main, NULL, 2);
+}
+
 /* ---- closing a listener that connections keep arriving at ---- */
 
 /*
