@@ -276,6 +276,21 @@ static int try_register(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
     return 0;
 }
 
+/* Park on the prepared wait seq until a waker ends it or the deadline
+ * (a timer) passes. Returns 0, -ETIMEDOUT, -ECANCELED, or the timer's
+ * error (the wait then abandoned). */
+static int park_until(struct jg_task *self, uint64_t seq, int64_t deadline) {
+    int rc = 0;
+    if (deadline != JG_FOREVER) {
+        rc = jg__timer_arm(self, deadline, seq);
+    }
+    if (rc == 0) {
+        return jg__park(self, seq, true);
+    }
+    jg__park_abandon(self, seq); /* Absorbs a wake that raced in. */
+    return rc;
+}
+
 int jg__fd_wait(struct jg_task *self, struct jg__reactor *r, int fd,
                 struct jg__fdrec *rec, uint32_t gen, int events,
                 int64_t deadline) {
@@ -295,14 +310,7 @@ int jg__fd_wait(struct jg_task *self, struct jg__reactor *r, int fd,
         return rc;
     }
     atomic_fetch_add_explicit(&r->rt->io_waiting, 1, memory_order_relaxed);
-    if (deadline != JG_FOREVER) {
-        rc = jg__timer_arm(self, deadline, seq);
-    }
-    if (rc == 0) {
-        rc = jg__park(self, seq, true);
-    } else {
-        jg__park_abandon(self, seq); /* Absorbs a wake that raced in. */
-    }
+    rc = park_until(self, seq, deadline);
     atomic_fetch_sub_explicit(&r->rt->io_waiting, 1, memory_order_relaxed);
     pthread_mutex_lock(lock);
     int fired = unregister(rec, self, seq, events);
@@ -595,14 +603,7 @@ ssize_t jg__sock_op(struct jg_task *self, struct jg__reactor *r, int fd,
     }
     /* The completion is reaped by whoever polls: count it. */
     atomic_fetch_add_explicit(&r->rt->io_waiting, 1, memory_order_relaxed);
-    if (deadline != JG_FOREVER) {
-        rc = jg__timer_arm(self, deadline, seq);
-    }
-    if (rc == 0) {
-        rc = jg__park(self, seq, true);
-    } else {
-        jg__park_abandon(self, seq);
-    }
+    rc = park_until(self, seq, deadline);
     if (rc < 0 && !atomic_load_explicit(&op->done, memory_order_acquire)) {
         /* Timed out or cancelled: stop the request, and wait for its
          * result whatever it is, so no data it moved is lost. */
