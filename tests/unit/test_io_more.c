@@ -324,7 +324,7 @@ Test(io_more, ten_thousand_concurrent_connections_echo) {
               "client status %x", status);
 }
 
-/* ---- stress: ping-pong over socket pairs across workers ---- */
+/* ---- stress: ping-pong over socket pairs, on one and two workers ---- */
 
 struct pp {
     int fd;
