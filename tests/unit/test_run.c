@@ -3,10 +3,10 @@
  * test_run.c - jg_run(): options, results, nesting, worker counts, the
  * functions that work inside and outside the runtime, and jg_strerror.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 
+#include "exec_check.h" /* count_fds() */
 #include "helpers.h"
 
 static void *answer(void *arg) {
@@ -130,28 +130,16 @@ Test(run, releases_handles_never_joined) {
     run_on(spawn_and_forget, NULL, 2); /* run_on checks for leaks. */
 }
 
-/* Open fds of this process. */
-static int fds_open(void) {
-    DIR *d = opendir("/proc/self/fd");
-    cr_assert(d != NULL);
-    int n = 0;
-    while (readdir(d) != NULL) {
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
 struct fd_counts {
     int before, compute, io;
 };
 
 static void *compute_then_io(void *arg) {
     struct fd_counts *c = arg;
-    c->compute = fds_open();
+    c->compute = count_fds();
     jg_runtime_info info;
     cr_assert_eq(jg_runtime_info_get(&info), 0); /* Needs the poller. */
-    c->io = fds_open();
+    c->io = count_fds();
     return NULL;
 }
 
@@ -161,13 +149,13 @@ static void *compute_then_io(void *arg) {
 Test(run, opens_the_poller_only_when_a_task_needs_it) {
     for (int workers = 1; workers <= 2; workers++) {
         struct fd_counts c;
-        c.before = fds_open();
+        c.before = count_fds();
         jg_run_opts o = {.workers = workers};
         cr_assert_eq(jg_run(compute_then_io, &c, &o, NULL), 0);
         cr_assert_eq(c.compute, c.before, "%d workers: fds before any I/O",
                      workers);
         cr_assert_gt(c.io, c.compute, "%d workers: no poller fd", workers);
-        cr_assert_eq(fds_open(), c.before, "%d workers: fds left behind",
+        cr_assert_eq(count_fds(), c.before, "%d workers: fds left behind",
                      workers);
     }
 }
