@@ -175,11 +175,20 @@ JG_API int jg_socket(int domain, int type, int protocol);
  * Close fd. A task waiting on it (in any call above) wakes with -EBADF;
  * the poller forgets it. Then close(2).
  *
+ * Safe against other tasks using fd at the same moment (inside the
+ * runtime): a call that starts after jg_close() began returns -EBADF, and
+ * jg_close() waits for a call already in its system call on another
+ * worker, or in a regular-file request, before close(2). So no call of
+ * this header ever reaches a file that takes the number afterwards.
+ *
  * Returns:  0.
- * Errors:   -EBADF when fd is not open; any error of close(2) (the fd is
- *           closed anyway, as with close(2)).
+ * Errors:   -EBADF when fd is not open, or another task's jg_close() of
+ *           it is under way; any error of close(2) (the fd is closed
+ *           anyway, as with close(2)).
  * Thread:   any thread.
- * Blocks:   no.
+ * Blocks:   no, except that inside a task it may suspend until a call in
+ *           flight on fd is over (a system call on another worker: a
+ *           moment; a regular-file request: until it completes).
  */
 JG_API int jg_close(int fd);
 

@@ -69,6 +69,18 @@ static ssize_t sys(const struct req *q, bool sock) {
     }
 }
 
+/* sys() on the record's generation gen (see jg__fd_use): -EBADF once
+ * jg_close() has begun. */
+static ssize_t sys_on(struct jg__fdrec *rec, uint32_t gen,
+                      const struct req *q, bool sock) {
+    if (!jg__fd_use(rec, gen)) {
+        return -EBADF;
+    }
+    ssize_t n = sys(q, sock);
+    jg__fd_done(rec);
+    return n;
+}
+
 static int check_deadline(int64_t deadline) {
     return deadline < 0 && deadline != JG_FOREVER ? -EINVAL : 0;
 }
@@ -128,6 +140,19 @@ static int lookup(struct jg_task *self, int fd, struct jg__reactor **out,
     }
     *gen = atomic_load_explicit(&(*rec)->gen, memory_order_relaxed);
     int kind = atomic_load_explicit(&(*rec)->kind, memory_order_relaxed);
+    if (kind == JG__FD_CLOSING) {
+        /* A jg_close() of the number runs, or has just run: fd may
+         * already be a new file. Its close(2) and the end of CLOSING
+         * happen in one hold of the lock, so look again under it. */
+        pthread_mutex_t *lock = jg__fd_lock(r, fd);
+        pthread_mutex_lock(lock);
+        *gen = atomic_load_explicit(&(*rec)->gen, memory_order_relaxed);
+        kind = atomic_load_explicit(&(*rec)->kind, memory_order_relaxed);
+        pthread_mutex_unlock(lock);
+        if (kind == JG__FD_CLOSING) {
+            return -EBADF; /* The number still names the closing file. */
+        }
+    }
     if (kind == JG__FD_UNKNOWN) {
         kind = jg__fd_kind(r, fd, *rec, *gen);
     }
@@ -145,8 +170,11 @@ static void *file_job(void *arg) {
 }
 
 /* Regular files: io_uring, or the blocking pool. Not interruptible once
- * started, so cancellation and the deadline are checked before. */
+ * started, so cancellation and the deadline are checked before. The
+ * request holds a use of the record (jg__fd_use) until it is over: it
+ * names the file by number, and jg_close() must wait for it. */
 static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
+                       struct jg__fdrec *rec, uint32_t gen,
                        const struct req *q, int64_t deadline) {
     if (deadline != JG_FOREVER && deadline <= jg__os_now()) {
         return -ETIMEDOUT;
@@ -159,6 +187,10 @@ static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
     struct jg__op *op = jg__op_new(self);
     if (op == NULL) {
         return -ENOMEM;
+    }
+    if (!jg__fd_use(rec, gen)) {
+        jg__free(op, sizeof(*op));
+        return -EBADF;
     }
     op->aop = (struct jg__aop){.fd = q->fd,
                                .code = req_writes(q) ? JG__AOP_WRITEV
@@ -185,6 +217,7 @@ static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
         atomic_fetch_sub_explicit(&r->rt->io_waiting, 1,
                                   memory_order_relaxed);
     }
+    jg__fd_done(rec);
     if (rc < 0) {
         jg__free(op, sizeof(*op));
         return rc;
@@ -215,7 +248,7 @@ static ssize_t io_sock(struct jg_task *self, struct jg__reactor *r,
          JG__TF_CANCEL) ||
         (dir == 0 &&
          !atomic_load_explicit(&rec->short_io[0], memory_order_relaxed))) {
-        ssize_t n = sys(q, dir == 1);
+        ssize_t n = sys_on(rec, gen, q, dir == 1);
         if (n != -EAGAIN) {
             if (dir == 0) {
                 atomic_store_explicit(&rec->short_io[0],
@@ -258,7 +291,7 @@ static ssize_t io_inside(struct jg_task *self, const struct req *q,
         return kind;
     }
     if (kind == JG__FD_FILE) {
-        return io_file(self, r, q, deadline);
+        return io_file(self, r, rec, gen, q, deadline);
     }
     bool may_skip = kind == JG__FD_STREAM || kind == JG__FD_PIPE;
     if (kind == JG__FD_STREAM && (r->poller.caps & JG__POLLER_ASYNC_SOCK) &&
@@ -286,7 +319,7 @@ static ssize_t io_inside(struct jg_task *self, const struct req *q,
                 atomic_fetch_and_explicit(&rec->ready, (uint8_t)~ev,
                                           memory_order_relaxed);
             }
-            ssize_t n = sys(q, sock && req_writes(q));
+            ssize_t n = sys_on(rec, gen, q, sock && req_writes(q));
             if (n != -EAGAIN) {
                 if (stream) {
                     atomic_store_explicit(
@@ -388,7 +421,11 @@ int jg_wait_fd(int fd, int events, int64_t deadline) {
      * clearing the bits (an edge after the look sets them again). */
     atomic_fetch_and_explicit(&rec->ready, (uint8_t)~events,
                               memory_order_relaxed);
+    if (!jg__fd_use(rec, gen)) {
+        return -EBADF;
+    }
     int rc = jg__os_poll1(fd, pev, 0);
+    jg__fd_done(rec);
     if (rc < 0) {
         return rc;
     }
@@ -436,7 +473,11 @@ int jg_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
     for (;;) {
         atomic_fetch_and_explicit(&rec->ready, (uint8_t)~JG_READABLE,
                                   memory_order_relaxed);
+        if (!jg__fd_use(rec, gen)) {
+            return -EBADF;
+        }
         int fd = jg__os_accept(lfd, addr, addrlen);
+        jg__fd_done(rec);
         if (fd >= 0) {
             jg__fd_fresh(r, fd, kind == JG__FD_STREAM ? JG__FD_STREAM
                                                       : JG__FD_SOCK);
@@ -476,7 +517,13 @@ int jg_connect(int fd, const struct sockaddr *addr, socklen_t len,
         atomic_fetch_and_explicit(&rec->ready, (uint8_t)~JG_WRITABLE,
                                   memory_order_relaxed);
     }
+    if (rec != NULL && !jg__fd_use(rec, gen)) {
+        return -EBADF;
+    }
     rc = jg__os_connect(fd, addr, len);
+    if (rec != NULL) {
+        jg__fd_done(rec);
+    }
     if (rc != -EINPROGRESS) {
         return rc;
     }
@@ -486,7 +533,14 @@ int jg_connect(int fd, const struct sockaddr *addr, socklen_t len,
     if (rc < 0) {
         return rc;
     }
-    return jg__os_sock_error(fd);
+    if (rec != NULL && !jg__fd_use(rec, gen)) {
+        return -EBADF;
+    }
+    rc = jg__os_sock_error(fd);
+    if (rec != NULL) {
+        jg__fd_done(rec);
+    }
+    return rc;
 }
 
 int jg_socket(int domain, int type, int protocol) {
@@ -511,5 +565,5 @@ int jg_close(int fd) {
     struct jg_task *self = jg__io_self();
     /* A reactor that is not open has no waiter to wake. */
     struct jg__reactor *r = self != NULL ? jg__reactor_peek(jg__task_rt(self)) : NULL;
-    return r != NULL ? jg__fd_close(r, fd) : jg__os_close(fd);
+    return r != NULL ? jg__fd_close(self, r, fd) : jg__os_close(fd);
 }

@@ -161,8 +161,9 @@ struct jg__fdrec *jg__fd_rec(struct jg__reactor *r, int fd) {
 /* Forget everything about the generation that ends. Lock held. */
 static void rec_reset(struct jg__fdrec *rec, int kind) {
     uint32_t g = atomic_load_explicit(&rec->gen, memory_order_relaxed);
+    /* Seq_cst: see jg__fd_use(). */
     atomic_store_explicit(&rec->gen, (g + 1) & GEN_MASK,
-                          memory_order_relaxed);
+                          memory_order_seq_cst);
     atomic_store_explicit(&rec->kind, (uint8_t)kind, memory_order_relaxed);
     atomic_store_explicit(&rec->armed, 0, memory_order_relaxed);
     atomic_store_explicit(&rec->ready, 0, memory_order_relaxed);
@@ -181,8 +182,9 @@ void jg__fd_fresh(struct jg__reactor *r, int fd, int kind) {
     pthread_mutex_unlock(jg__fd_lock(r, fd));
 }
 
-int jg__fd_kind(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
-                uint32_t gen) {
+/* What fd is (JG__FD_*), made non-blocking unless a regular file; or
+ * -errno. */
+static int learn_kind(int fd) {
     int k = jg__os_fd_kind(fd);
     if (k < 0) {
         return k;
@@ -202,8 +204,23 @@ int jg__fd_kind(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
             return rc;
         }
     }
+    return kind;
+}
+
+int jg__fd_kind(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
+                uint32_t gen) {
+    if (!jg__fd_use(rec, gen)) {
+        return -EBADF;
+    }
+    int kind = learn_kind(fd);
+    jg__fd_done(rec);
+    if (kind < 0) {
+        return kind;
+    }
     pthread_mutex_lock(jg__fd_lock(r, fd));
-    if (atomic_load_explicit(&rec->gen, memory_order_relaxed) == gen) {
+    if (atomic_load_explicit(&rec->gen, memory_order_relaxed) == gen &&
+        atomic_load_explicit(&rec->kind, memory_order_relaxed) ==
+            JG__FD_UNKNOWN) {
         atomic_store_explicit(&rec->kind, (uint8_t)kind,
                               memory_order_relaxed);
     }
@@ -241,7 +258,9 @@ static int unregister(struct jg__fdrec *rec, struct jg_task *self,
 static int try_register(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
                         uint32_t gen, struct jg_task *self, uint64_t seq,
                         int events) {
-    if (atomic_load_explicit(&rec->gen, memory_order_relaxed) != gen) {
+    if (atomic_load_explicit(&rec->gen, memory_order_relaxed) != gen ||
+        atomic_load_explicit(&rec->kind, memory_order_relaxed) ==
+            JG__FD_CLOSING) {
         return -EBADF;
     }
     if (!atomic_load_explicit(&rec->armed, memory_order_relaxed)) {
@@ -331,7 +350,19 @@ int jg__fd_wait(struct jg_task *self, struct jg__reactor *r, int fd,
     return fired ? fired : events;
 }
 
-int jg__fd_close(struct jg__reactor *r, int fd) {
+/* Let time pass, not cancellably: jg_close() waiting for calls in
+ * flight. A jg_cancel() may end it early; the caller looks again. */
+static void nap(struct jg_task *self, int64_t ns) {
+    uint64_t seq = jg__park_prepare(self, false);
+    if (jg__timer_arm(self, jg__os_now() + ns, seq) < 0) {
+        jg__park_abandon(self, seq);
+        jg__sched_yield(self);
+        return;
+    }
+    jg__park(self, seq, false);
+}
+
+int jg__fd_close(struct jg_task *self, struct jg__reactor *r, int fd) {
     struct jg__fdrec *rec = jg__fd_rec(r, fd);
     if (rec == NULL) {
         return jg__os_close(fd);
@@ -339,6 +370,11 @@ int jg__fd_close(struct jg__reactor *r, int fd) {
     struct jg__fdwaiter woken[2];
     pthread_mutex_t *lock = jg__fd_lock(r, fd);
     pthread_mutex_lock(lock);
+    if (atomic_load_explicit(&rec->kind, memory_order_relaxed) ==
+        JG__FD_CLOSING) {
+        pthread_mutex_unlock(lock);
+        return -EBADF; /* Another task is closing it. */
+    }
     uint32_t gen = atomic_load_explicit(&rec->gen, memory_order_relaxed);
     bool armed = atomic_load_explicit(&rec->armed, memory_order_relaxed);
     for (int d = 0; d < 2; d++) {
@@ -351,7 +387,8 @@ int jg__fd_close(struct jg__reactor *r, int fd) {
             r->poller.ops->cancel(&r->poller, &op->aop);
         }
     }
-    rec_reset(rec, JG__FD_UNKNOWN);
+    rec_reset(rec, JG__FD_CLOSING);
+    uint32_t closing = atomic_load_explicit(&rec->gen, memory_order_relaxed);
     if (armed &&
         r->poller.ops->disarm(&r->poller, fd, JG__TAG(fd, gen)) > 0) {
         /* Before close(2): the fd must still name the file. The removal
@@ -366,7 +403,31 @@ int jg__fd_close(struct jg__reactor *r, int fd) {
         jg__sched_offer(r->rt);
     }
     pthread_mutex_unlock(lock);
+    /* A call that started before the new generation may still be in its
+     * system call (on another worker) or its file request (any worker):
+     * the number must name this file until it is over. The acquire pairs
+     * with jg__fd_done(). On one worker only a file request can be in
+     * flight here. */
+    for (int i = 0;
+         atomic_load_explicit(&rec->busy, memory_order_seq_cst) != 0; i++) {
+        if (i < 8) {
+            jg__sched_yield(self);
+        } else {
+            nap(self, JG_US(10) << (i < 15 ? i - 8 : 7));
+        }
+    }
+    /* close(2) and the end of CLOSING under the lock, in one step: the
+     * next file to take the number (any thread may open one the moment
+     * close(2) returns) must never be seen as closing. A call that reads
+     * CLOSING without the lock looks again under it (io.c, lookup). The
+     * next file's kind is learnt anew. */
+    pthread_mutex_lock(lock);
     int rc = jg__os_close(fd);
+    if (atomic_load_explicit(&rec->gen, memory_order_relaxed) == closing) {
+        atomic_store_explicit(&rec->kind, JG__FD_UNKNOWN,
+                              memory_order_relaxed);
+    }
+    pthread_mutex_unlock(lock);
     /* They see the new generation and return -EBADF. */
     for (int d = 0; d < 2; d++) {
         if (woken[d].task != NULL) {
@@ -559,7 +620,9 @@ static void sock_op_unref(struct jg__reactor *r, struct jg__op *op) {
 /* Publish op as the request of direction dir, and submit it. Lock held. */
 static int sock_register(struct jg__reactor *r, struct jg__fdrec *rec,
                          uint32_t gen, int dir, struct jg__op *op) {
-    if (atomic_load_explicit(&rec->gen, memory_order_relaxed) != gen) {
+    if (atomic_load_explicit(&rec->gen, memory_order_relaxed) != gen ||
+        atomic_load_explicit(&rec->kind, memory_order_relaxed) ==
+            JG__FD_CLOSING) {
         return -EBADF;
     }
     struct jg__op *other = rec->op[dir];

@@ -24,6 +24,9 @@ enum {
     JG__FD_SOCK,   /* Another socket (datagram, seqpacket). */
     JG__FD_PIPE,   /* FIFO: a stream, but not a socket. */
     JG__FD_OTHER,  /* Anything else pollable (eventfd, tty, ...). */
+    /* jg_close() runs: the number still names the file until close(2),
+     * but no new call may start on it (they get -EBADF). */
+    JG__FD_CLOSING,
 };
 
 /* A task waiting on one direction of an fd. */
@@ -57,6 +60,10 @@ struct jg__fdrec {
      * generation): end of file is a level, not an edge, so skipping
      * attempts after short ones would miss it. */
     _Atomic uint8_t hup;
+    /* System calls on the fd number in flight (jg__fd_use): jg_close()
+     * waits for them before close(2), so none of them can reach a file
+     * that took the number after it. */
+    _Atomic uint32_t busy;
     struct jg__fdwaiter waiter[2]; /* [0] reader, [1] writer (lock). */
     /* The socket request in flight per direction (JG__POLLER_ASYNC_SOCK),
      * NULL if none (lock); it belongs to generation op[d]->gen. */
@@ -135,8 +142,34 @@ int jg__fd_wait(struct jg_task *self, struct jg__reactor *r, int fd,
                 struct jg__fdrec *rec, uint32_t gen, int events,
                 int64_t deadline);
 
-/* jg_close() inside the runtime: wake waiters, disarm, close. */
-int jg__fd_close(struct jg__reactor *r, int fd);
+/*
+ * A system call on fd's number outside the record's lock goes between
+ * jg__fd_use() and jg__fd_done(). jg__fd_use() returns false, and the
+ * caller -EBADF, when jg_close() has begun since the caller read gen.
+ * Seq_cst pairs with jg__fd_close (store gen, load busy): either the call
+ * sees the new generation, or the close sees the call and waits for it.
+ * Never hold a use across a park that jg_close() would have to end.
+ */
+static inline void jg__fd_done(struct jg__fdrec *rec) {
+    atomic_fetch_sub_explicit(&rec->busy, 1, memory_order_release);
+}
+
+static inline bool jg__fd_use(struct jg__fdrec *rec, uint32_t gen) {
+    atomic_fetch_add_explicit(&rec->busy, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&rec->gen, memory_order_seq_cst) == gen &&
+        atomic_load_explicit(&rec->kind, memory_order_relaxed) !=
+            JG__FD_CLOSING) {
+        return true;
+    }
+    jg__fd_done(rec);
+    return false;
+}
+
+/* jg_close() inside the runtime (self: the calling task): end the
+ * generation, stop its requests, disarm, wait for the system calls in
+ * flight on the number, close(2), then wake the waiters (-EBADF). A
+ * second jg_close() of the same fd meanwhile gets -EBADF. */
+int jg__fd_close(struct jg_task *self, struct jg__reactor *r, int fd);
 
 /* A socket op: as jg__op_new, from r's cache when it has one. */
 struct jg__op *jg__sock_op_new(struct jg__reactor *r, struct jg_task *self);

@@ -9,11 +9,13 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include <pthread.h>
 
+#include "io/reactor.h"
 #include "io_helpers.h"
 
 /* ---- regular files ---- */
@@ -556,6 +558,245 @@ static void *close_reader_main(void *arg) {
 Test(io_more, closing_a_socket_under_a_waiting_reader_releases_it) {
     run_on(close_reader_main, NULL, 1);
     run_on(close_reader_main, NULL, 2);
+}
+
+/* ---- closing an fd while other tasks are in their calls on it ---- */
+
+/*
+ * jg_close() of a socket that a reader on the other worker is busy
+ * reading (a writer keeps it full, so the reader is mostly inside its
+ * read(2), not waiting), with a second closer racing the first. The
+ * close must wait for a read in flight (under TSan, a read(2) that is
+ * not ordered before the close(2) is reported), the reader must end
+ * with -EBADF after an unbroken byte sequence, exactly one closer
+ * succeeds, and the socket must really close (the writer's next write
+ * fails).
+ */
+struct busy_close {
+    int fd[2];
+    _Atomic long got; /* Written by the reader only. */
+    ssize_t last;
+    bool gap;
+    int closed[2];
+};
+
+static void *flood_reader(void *arg) {
+    struct busy_close *b = arg;
+    unsigned char buf[512];
+    long got = 0;
+    for (;;) {
+        ssize_t n = jg_read(b->fd[0], buf, sizeof(buf), JG_FOREVER);
+        if (n <= 0) {
+            b->last = n;
+            return NULL;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            b->gap |= buf[i] != (unsigned char)((got + i) % 251);
+        }
+        got += n;
+        atomic_store(&b->got, got);
+    }
+}
+
+static void *flood_writer(void *arg) {
+    struct busy_close *b = arg;
+    unsigned char buf[700];
+    long sent = 0;
+    for (;;) {
+        for (size_t i = 0; i < sizeof(buf); i++) {
+            buf[i] = (unsigned char)((sent + (long)i) % 251);
+        }
+        ssize_t n = jg_write(b->fd[1], buf, sizeof(buf), JG_FOREVER);
+        if (n < 0) {
+            return (void *)(intptr_t)n;
+        }
+        sent += n;
+    }
+}
+
+struct closer {
+    struct busy_close *b;
+    int which;
+    int delay_us;
+};
+
+static void *close_after(void *arg) {
+    struct closer *c = arg;
+    /* Once data flows: the reader is busy, in and out of read(2). */
+    while (atomic_load(&c->b->got) == 0) {
+        jg_yield();
+    }
+    jg_sleep(JG_US(c->delay_us));
+    c->b->closed[c->which] = jg_close(c->b->fd[0]);
+    return NULL;
+}
+
+static void *busy_close_main(void *arg) {
+    (void)arg;
+    check_poller();
+    uint32_t seed = 7;
+    for (int round = 0; round < stress(300); round++) {
+        struct busy_close b = {.last = 1};
+        stream_pair(b.fd);
+        jg_task *r, *w, *c[2];
+        cr_assert_eq(jg_spawn(&r, flood_reader, &b, NULL), 0);
+        cr_assert_eq(jg_spawn(&w, flood_writer, &b, NULL), 0);
+        int base = (int)(rnd(&seed) % 300);
+        struct closer cl[2] = {{&b, 0, base},
+                               {&b, 1, base + (int)(rnd(&seed) % 3)}};
+        /* Both closers wait for data first: reader and writer run. */
+        for (int i = 0; i < 2; i++) {
+            cr_assert_eq(jg_spawn(&c[i], close_after, &cl[i], NULL), 0);
+        }
+        for (int i = 0; i < 2; i++) {
+            cr_assert_eq(jg_join(c[i], NULL), 0);
+        }
+        cr_assert_eq(jg_join(r, NULL), 0);
+        void *wres;
+        cr_assert_eq(jg_join(w, &wres), 0);
+        cr_assert_eq(b.last, -EBADF, "round %d: the reader ended with %s",
+                     round, jg_strerror((int)b.last));
+        cr_assert_not(b.gap, "round %d: a byte out of sequence", round);
+        cr_assert((b.closed[0] == 0) != (b.closed[1] == 0),
+                  "round %d: closes returned %d and %d", round, b.closed[0],
+                  b.closed[1]);
+        cr_assert_eq(b.closed[0] + b.closed[1], -EBADF);
+        intptr_t werr = (intptr_t)wres;
+        cr_assert(werr == -EPIPE || werr == -ECONNRESET,
+                  "round %d: the writer ended with %s", round,
+                  jg_strerror((int)werr));
+        jg_close(b.fd[1]);
+    }
+    return NULL;
+}
+
+Test(io_more, closing_a_socket_under_a_busy_reader_waits_for_its_call) {
+    run_on(busy_close_main, NULL, 2);
+    run_on(busy_close_main, NULL, 1);
+}
+
+/*
+ * A regular-file write in flight (an io_uring request, or a job on the
+ * blocking pool) names its file by number: jg_close() must wait for it,
+ * or the request could land in the next file to take the number. The
+ * closer opens such a file at once after its close; it must stay empty,
+ * and the write's file must hold exactly what the write reported.
+ */
+struct file_close {
+    int fd;
+    const unsigned char *buf;
+    size_t len;
+    ssize_t wrote;
+    _Atomic bool done;
+};
+
+static void *file_writer(void *arg) {
+    struct file_close *f = arg;
+    f->wrote = jg_write(f->fd, f->buf, f->len, JG_FOREVER);
+    atomic_store(&f->done, true);
+    return NULL;
+}
+
+/* The calls in flight on fd's record (the runtime's internals): the
+ * test closes only once the writer's call has begun, since a call that
+ * begins after jg_close() may legally reach the next file. */
+static uint32_t fd_busy(int fd) {
+    struct jg__reactor *r = jg__reactor_peek(jg__task_rt(jg_self()));
+    return atomic_load(&jg__fd_rec(r, fd)->busy);
+}
+
+static off_t file_size(const char *path) {
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    return st.st_size;
+}
+
+static void *file_close_main(void *arg) {
+    (void)arg;
+    check_poller();
+    size_t len = 1 << 20;
+    unsigned char *buf = malloc(len);
+    memset(buf, 'a', len);
+    uint32_t seed = 3;
+    int in_flight = 0;
+    for (int round = 0; round < stress(100); round++) {
+        char pa[] = "/tmp/juggle-close-a-XXXXXX";
+        char pb[] = "/tmp/juggle-close-b-XXXXXX";
+        struct file_close f = {.fd = mkstemp(pa), .buf = buf, .len = len};
+        cr_assert_geq(f.fd, 0);
+        jg_task *w;
+        cr_assert_eq(jg_spawn(&w, file_writer, &f, NULL), 0);
+        bool busy = false;
+        while (!(busy = fd_busy(f.fd) != 0) && !atomic_load(&f.done)) {
+            jg_yield();
+        }
+        int d = (int)(rnd(&seed) % 3);
+        for (int i = 0; i < d; i++) {
+            jg_yield();
+        }
+        cr_assert_eq(jg_close(f.fd), 0);
+        int fb = mkstemp(pb); /* Most often the number just freed. */
+        cr_assert_geq(fb, 0);
+        cr_assert_eq(jg_join(w, NULL), 0);
+        cr_assert(f.wrote == (ssize_t)len || f.wrote == -EBADF,
+                  "round %d: the write returned %s", round,
+                  f.wrote < 0 ? jg_strerror((int)f.wrote) : "a short count");
+        in_flight += busy && fb == f.fd;
+        cr_assert_eq(file_size(pa), f.wrote > 0 ? (off_t)len : 0,
+                     "round %d", round);
+        cr_assert_eq(file_size(pb), 0,
+                     "round %d: the write landed in the next file", round);
+        cr_assert_eq(jg_close(fb), 0);
+        unlink(pa);
+        unlink(pb);
+    }
+    cr_assert_gt(in_flight, 0, "no close found the write in flight");
+    free(buf);
+    return NULL;
+}
+
+Test(io_more, closing_a_file_waits_for_its_request_in_flight) {
+    run_on(file_close_main, NULL, 1);
+    run_on(file_close_main, NULL, 2);
+}
+
+/*
+ * Numbers closed by jg_close() on one worker are taken at once by new
+ * fds on the other (pipe2(2) here, which juggle does not see): the new
+ * fd must work, and its own jg_close() must close it (return 0). A
+ * closing record seen by the new fd's first call would fail it with
+ * -EBADF, and its jg_close() too, leaving it open.
+ */
+static void *pipe_churn(void *arg) {
+    long rounds = (long)(intptr_t)arg;
+    for (long i = 0; i < rounds; i++) {
+        int p[2];
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        cr_assert_eq(jg_wait_fd(p[1], JG_WRITABLE, JG_FOREVER), JG_WRITABLE,
+                     "round %ld", i);
+        cr_assert_eq(jg_write(p[1], "x", 1, JG_FOREVER), 1, "round %ld", i);
+        char c;
+        cr_assert_eq(jg_read(p[0], &c, 1, JG_FOREVER), 1, "round %ld", i);
+        cr_assert_eq(jg_close(p[0]), 0, "round %ld", i);
+        cr_assert_eq(jg_close(p[1]), 0, "round %ld", i);
+    }
+    return NULL;
+}
+
+static void *churn_main(void *arg) {
+    (void)arg;
+    check_poller();
+    jg_task *t[4];
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(jg_spawn(&t[i], pipe_churn,
+                              (void *)(intptr_t)stress(20000), NULL), 0);
+    }
+    cr_assert_eq(jg_gather(t, 4, NULL), 0);
+    return NULL;
+}
+
+Test(io_more, numbers_reused_across_workers_right_after_close_work) {
+    run_on(churn_main, NULL, 2);
 }
 
 /* ---- closing a listener that connections keep arriving at ---- */
