@@ -5,11 +5,16 @@
  * and the shutdown protocol described in http_conn.h.
  *
  * The hot path (a keep-alive GET / without --root) is: mark IDLE, jg_read,
- * mark BUSY, parse, copy the precomputed response, jg_write. It takes no
+ * mark BUSY, parse, jg_write of the precomputed response. It takes no
  * lock, allocates nothing, arms no timer and reads no clock but the coarse
  * wall clock for Date: the idle timeout is the sweeper's job, and a write
  * is first tried with a deadline already past (it completes at once unless
  * the socket is full; only then is a real deadline set).
+ *
+ * A lone response to GET / is sent straight from the worker's cache (see
+ * `hello` below) instead of being copied into out[] first: with a
+ * thousand connections, out[] is cold memory, and that copy cost more
+ * than the rest of the request's user-space work.
  */
 #define _GNU_SOURCE
 #include "http_conn.h"
@@ -50,6 +55,11 @@ struct http_conn {
     bool close_after;                /* Close once the batch is sent. */
     bool linger;                     /* The client may have sent more. */
     size_t in_len, out_len;          /* Bytes used in in[] and out[]. */
+    /* A hello response owed ahead of out[] (then empty): its length, or
+     * 0. Sent from the worker's cache by flush_out(); copied into out[]
+     * as soon as anything else is appended. hello_sec: its Date. */
+    size_t hello;
+    time_t hello_sec;
     int64_t discard;                 /* Body bytes still to drop. */
     int64_t head_deadline;           /* For the partial head in in[]. */
     http_parser parser;              /* For the head at in[0]. */
@@ -76,20 +86,20 @@ static _Thread_local struct date_cache cache;
 
 static const char hello_body[] = "Hello, World!";
 
-static void rebuild_cache(time_t sec) {
+/* The hello response of second sec into d. */
+static void format_hello(struct date_cache *d, time_t sec) {
     struct tm tm;
     gmtime_r(&sec, &tm);
-    strftime(cache.date, sizeof(cache.date), "%a, %d %b %Y %H:%M:%S GMT",
-             &tm);
-    int n = snprintf(cache.get, sizeof(cache.get),
+    strftime(d->date, sizeof(d->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    int n = snprintf(d->get, sizeof(d->get),
                      "HTTP/1.1 200 OK\r\nServer: juggle\r\nDate: %s\r\n"
                      "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
                      "\r\n",
-                     cache.date, sizeof(hello_body) - 1);
-    cache.head_len = (size_t)n;
-    memcpy(cache.get + n, hello_body, sizeof(hello_body) - 1);
-    cache.get_len = (size_t)n + sizeof(hello_body) - 1;
-    cache.sec = sec;
+                     d->date, sizeof(hello_body) - 1);
+    d->head_len = (size_t)n;
+    memcpy(d->get + n, hello_body, sizeof(hello_body) - 1);
+    d->get_len = (size_t)n + sizeof(hello_body) - 1;
+    d->sec = sec;
 }
 
 static time_t coarse_now(void) {
@@ -101,19 +111,64 @@ static time_t coarse_now(void) {
 __attribute__((noinline)) static struct date_cache *fresh_cache(void) {
     time_t now = coarse_now();
     if (now != cache.sec) {
-        rebuild_cache(now);
+        format_hello(&cache, now);
     }
     return &cache;
 }
 
+/* Copy the owed hello response (c->hello) into out[], which is empty:
+ * from the cache if it still holds the same second, else formatted
+ * again. skip: bytes of it already sent. */
+__attribute__((noinline)) static void owe_to_out(struct http_conn *c,
+                                                 size_t skip) {
+    struct date_cache *d = fresh_cache(), old;
+    if (d->sec != c->hello_sec) {
+        format_hello(&old, c->hello_sec);
+        d = &old;
+    }
+    memcpy(c->out, d->get + skip, c->hello - skip);
+    c->out_len = c->hello - skip;
+    c->hello = 0;
+}
+
 /* Append the cached hello response (head only for HEAD). The caller made
- * room for 256 bytes. */
+ * room for 256 bytes (reserve(), which also moved an owed one to out[]).
+ * Alone, it is only owed (see c->hello). */
 __attribute__((noinline)) static void put_hello(struct http_conn *c,
                                                 bool head_only) {
     struct date_cache *d = fresh_cache();
     size_t n = head_only ? d->head_len : d->get_len;
+    if (c->out_len == 0) {
+        c->hello = n;
+        c->hello_sec = d->sec;
+        return;
+    }
     memcpy(c->out + c->out_len, d->get, n);
     c->out_len += n;
+}
+
+/* Send the owed hello response from the worker's cache, with a deadline
+ * already past. Whatever is left of it (a full socket) goes to out[]. */
+__attribute__((noinline)) static int send_owed(struct http_conn *c) {
+    struct date_cache *d = fresh_cache();
+    if (d->sec != c->hello_sec) {
+        owe_to_out(c, 0);
+        return 0;
+    }
+    /* The request reads the cache when the worker next polls, when no
+     * task runs: a new second meanwhile rewrites the Date in place, with
+     * the same length, and the response stays whole. */
+    ssize_t n = jg_write(c->fd, d->get, c->hello, 0);
+    if (n == (ssize_t)c->hello) {
+        c->hello = 0;
+        return 0;
+    }
+    if (n < 0 && n != -ETIMEDOUT) {
+        c->hello = 0;
+        return (int)n;
+    }
+    owe_to_out(c, n > 0 ? (size_t)n : 0);
+    return 0;
 }
 
 /* Append "Date: ...\r\n". */
@@ -138,8 +193,15 @@ static const char *reason(int status) {
     }
 }
 
-/* Send out[0..out_len) completely. Returns 0 or -errno. */
+/* Send the owed hello response, then out[0..out_len), completely.
+ * Returns 0 or -errno. */
 static int flush_out(struct http_conn *c) {
+    if (c->hello > 0) {
+        int rc = send_owed(c);
+        if (rc < 0) {
+            return rc;
+        }
+    }
     size_t off = 0;
     /* A deadline in the past: the write is done at once unless the socket
      * is full, and only then is the clock read for a real deadline. */
@@ -160,8 +222,12 @@ static int flush_out(struct http_conn *c) {
     return 0;
 }
 
-/* Make room for `need` bytes in out[], sending what is there if needed. */
+/* Make room for `need` bytes in out[], sending what is there if needed;
+ * an owed hello response goes to out[] first, to keep the order. */
 static int reserve(struct http_conn *c, size_t need) {
+    if (c->hello > 0) {
+        owe_to_out(c, 0);
+    }
     return c->out_len + need > OUT_CAP ? flush_out(c) : 0;
 }
 
@@ -475,7 +541,7 @@ static void conn_loop(struct http_conn *c) {
         if (served < 0) {
             return;
         }
-        if (c->out_len > 0 && flush_out(c) < 0) {
+        if ((c->out_len > 0 || c->hello > 0) && flush_out(c) < 0) {
             return;
         }
         if (c->close_after) {
@@ -528,7 +594,8 @@ static void *conn_task(void *arg) {
     atomic_init(&c.idle_since, 0);
     c.close_after = false;
     c.linger = false;
-    c.in_len = c.out_len = 0;
+    c.in_len = c.out_len = c.hello = 0;
+    c.hello_sec = 0;
     c.discard = 0;
     c.head_deadline = JG_FOREVER;
     c.parser = (http_parser){0};

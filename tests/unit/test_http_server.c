@@ -248,6 +248,7 @@ static void expect(struct client *c, const char *req, int status,
 }
 
 #define GET(path) "GET " path " HTTP/1.1\r\nHost: t\r\n\r\n"
+#define HEAD_REQ(path) "HEAD " path " HTTP/1.1\r\nHost: t\r\n\r\n"
 
 Test(http_server, get_root_body_and_headers, .timeout = 60) {
     struct server s = start(NULL, 0);
@@ -329,6 +330,56 @@ Test(http_server, pipelined_in_order, .timeout = 60) {
         struct response r = read_response(c, false);
         cr_assert_eq(r.status, 200);
         cr_assert_str_eq(r.body, "Hello, World!");
+        free(r.body);
+    }
+    client_free(c);
+    cr_assert_eq(stop(&s), 0);
+}
+
+/*
+ * GET / answered alone goes out straight from the server's cache, and is
+ * copied into the batch only when another response follows it: batches
+ * that mix it with other responses, in both orders, must keep the order.
+ * Then many requests, one per send and spaced so that most arrive alone,
+ * read only once all are sent: every response complete, in order, with
+ * a well-formed Date.
+ */
+Test(http_server, lone_and_batched_hello_responses_stay_whole, .timeout = 120) {
+    struct server s = start(NULL, 0);
+    struct client *c = client_new(s.port);
+    /* Batches mixing GET / with other responses, both orders. */
+    send_s(c, GET("/") GET("/missing") GET("/") GET("/") HEAD_REQ("/"));
+    int want[] = {200, 404, 200, 200, 200};
+    for (int i = 0; i < 5; i++) {
+        struct response r = read_response(c, i == 4);
+        cr_assert_eq(r.status, want[i], "response %d", i);
+        cr_assert_str_eq(r.body, want[i] == 200 && i < 4 ? "Hello, World!"
+                                 : i == 4             ? ""
+                                                      : "404 Not Found\n");
+        free(r.body);
+    }
+    client_free(c);
+    /* A client that reads nothing until it has sent everything. */
+    int fd = dial_rcvbuf(s.port, 2048);
+    cr_assert_geq(fd, 0);
+    c = malloc(sizeof(*c));
+    cr_assert_not_null(c);
+    c->fd = fd;
+    c->len = 0;
+    int n = 5000;
+    for (int i = 0; i < n; i++) {
+        send_s(c, GET("/"));
+        if (i % 4 == 0) {
+            usleep(50);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        struct response r = read_response(c, false);
+        cr_assert_eq(r.status, 200, "response %d", i);
+        cr_assert_str_eq(r.body, "Hello, World!", "response %d", i);
+        char v[64];
+        cr_assert_not_null(field(&r, "Date", v, sizeof(v)));
+        cr_assert_eq(strlen(v), 29, "response %d: Date '%s'", i, v);
         free(r.body);
     }
     client_free(c);
