@@ -62,31 +62,29 @@ void *jg__deque_pop(struct jg__deque *q);
  */
 void *jg__deque_steal(struct jg__deque *q);
 
-/*
- * Owner only, and only while no other thread can steal (a runtime with one
- * worker): take the oldest item without the CAS. Returns it or NULL.
- */
-static inline void *jg__deque_take_unshared(struct jg__deque *q) {
+/* Owner only, with no possible thief: take the oldest item (FIFO), or
+ * NULL; the number of items left goes to *left. */
+static inline void *jg__deque_take_unshared_left(struct jg__deque *q,
+                                                 int64_t *left) {
     int64_t t = atomic_load_explicit(&q->top, memory_order_relaxed);
     int64_t b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
     if (t >= b) {
+        *left = 0;
         return NULL;
     }
     void *item = atomic_load_explicit(&q->slots[t & q->mask],
                                       memory_order_relaxed);
     atomic_store_explicit(&q->top, t + 1, memory_order_relaxed);
+    *left = b - t - 1;
     return item;
 }
 
-/* Owner only, with no possible thief: start loading what the oldest item
- * points to (the next to run), so that its cache line is on its way. */
-static inline void jg__deque_prefetch_oldest(struct jg__deque *q) {
+/* Owner only, with no possible thief: the k-th oldest item (0: the next
+ * to be taken); the deque holds more than k. */
+static inline void *jg__deque_peek_unshared(struct jg__deque *q, int64_t k) {
     int64_t t = atomic_load_explicit(&q->top, memory_order_relaxed);
-    int64_t b = atomic_load_explicit(&q->bottom, memory_order_relaxed);
-    if (t < b) {
-        __builtin_prefetch(atomic_load_explicit(&q->slots[t & q->mask],
-                                                memory_order_relaxed));
-    }
+    return atomic_load_explicit(&q->slots[(t + k) & q->mask],
+                                memory_order_relaxed);
 }
 
 /* Owner only, with no possible thief: jg__deque_pop without the fence. */
