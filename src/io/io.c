@@ -265,10 +265,10 @@ static ssize_t io_sock(struct jg_task *self, struct jg__reactor *r,
     if (op == NULL) {
         return -ENOMEM;
     }
-    op->aop = (struct jg__aop){.fd = q->fd,
-                               .code = dir ? JG__AOP_SEND : JG__AOP_RECV,
-                               .iov = q->iov,
-                               .iovcnt = q->iovcnt};
+    op->aop.fd = q->fd;
+    op->aop.code = dir ? JG__AOP_SEND : JG__AOP_RECV;
+    op->aop.iov = q->iov;
+    op->aop.iovcnt = q->iovcnt;
     /* A send never waits in the kernel (-EAGAIN: the socket is full, and
      * the caller waits for room the readiness way), so only a receive
      * needs the deadline's timer. */

@@ -597,9 +597,12 @@ struct jg__op *jg__sock_op_new(struct jg__reactor *r, struct jg_task *self) {
     }
     r->op_cache = op->next;
     r->op_cached--;
-    memset(op, 0, sizeof(*op));
+    /* Not cleared as a whole (three cache lines on every request): the
+     * caller fills aop, jg__sock_op gen and seq, the completion res. */
     atomic_init(&op->refs, 2);
+    atomic_init(&op->done, 0);
     op->task = self;
+    op->next = NULL;
     return op;
 }
 

@@ -171,7 +171,9 @@ static inline bool jg__fd_use(struct jg__fdrec *rec, uint32_t gen) {
  * second jg_close() of the same fd meanwhile gets -EBADF. */
 int jg__fd_close(struct jg_task *self, struct jg__reactor *r, int fd);
 
-/* A socket op: as jg__op_new, from r's cache when it has one. */
+/* A socket op: as jg__op_new, from r's cache when it has one; only refs,
+ * done, task and next are set: the caller fills in aop (the backend
+ * fills in aop.msg itself), jg__sock_op gen and seq. */
 struct jg__op *jg__sock_op_new(struct jg__reactor *r, struct jg_task *self);
 
 /* Run a socket op (op->aop filled in, from jg__sock_op_new) through the
