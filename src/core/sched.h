@@ -203,6 +203,7 @@ struct jg__worker {
     int ho_kind;
     struct jg_task *ho_task;
     uint64_t tick;             /* Scheduling rounds, for fairness. */
+    uint64_t timers_looked;    /* The round an empty pick last ran timers. */
     uint32_t rng;              /* Victim choice. */
     struct jg__timer_heap timers;
     /* The shared stack and the task whose bytes are on it now. */
