@@ -150,7 +150,9 @@ __attribute__((noinline)) static void put_hello(struct http_conn *c,
 /* Send the owed hello response from the worker's cache, with a deadline
  * already past. Whatever is left of it (a full socket) goes to out[]. */
 __attribute__((noinline)) static int send_owed(struct http_conn *c) {
-    struct date_cache *d = fresh_cache();
+    /* As it is, without a look at the clock: what matters is that it
+     * still holds the owed response's second. */
+    struct date_cache *d = &cache;
     if (d->sec != c->hello_sec) {
         owe_to_out(c, 0);
         return 0;
