@@ -340,9 +340,9 @@ Test(http_server, pipelined_in_order, .timeout = 60) {
  * GET / answered alone goes out straight from the server's cache, and is
  * copied into the batch only when another response follows it: batches
  * that mix it with other responses, in both orders, must keep the order.
- * Then many requests, one per send and spaced so that most arrive alone,
- * read only once all are sent: every response complete, in order, with
- * a well-formed Date.
+ * Then a thousand requests, one per send and spaced so that most arrive
+ * alone, read only once all are sent: every response complete, in
+ * order, with a well-formed Date.
  */
 Test(http_server, lone_and_batched_hello_responses_stay_whole, .timeout = 120) {
     struct server s = start(NULL, 0);
@@ -359,14 +359,11 @@ Test(http_server, lone_and_batched_hello_responses_stay_whole, .timeout = 120) {
         free(r.body);
     }
     client_free(c);
-    /* A client that reads nothing until it has sent everything. */
-    int fd = dial_rcvbuf(s.port, 2048);
-    cr_assert_geq(fd, 0);
-    c = malloc(sizeof(*c));
-    cr_assert_not_null(c);
-    c->fd = fd;
-    c->len = 0;
-    int n = 5000;
+    /* A client that reads nothing until it has sent everything (with
+     * default buffers: a tiny receive buffer on loopback stalls TCP
+     * itself, in zero-window probes, for many seconds). */
+    c = client_new(s.port);
+    int n = 1000;
     for (int i = 0; i < n; i++) {
         send_s(c, GET("/"));
         if (i % 4 == 0) {
