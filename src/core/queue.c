@@ -7,6 +7,8 @@
  * sched.c; this file is their implementation.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/sched.h"
@@ -523,6 +525,149 @@ static bool has_work(struct jg__worker *w, int64_t now) {
     return false;
 }
 
+/* ---- deadlock ----
+ *
+ * Every unfinished task waits in jg_join() or jg_gather() for another one
+ * to finish: none ever will, and the program would sleep forever. Such
+ * waits are counted (task.c): begun on a worker, and ended with the task
+ * resuming on one; tasks spawned and finished are counted already. A wait
+ * for anything else (a timer, I/O, another thread) is not counted, so
+ * while a task makes one, the unfinished tasks outnumber the waits and
+ * nothing is suspected.
+ *
+ * A worker about to sleep suspects a deadlock when the counts match, it
+ * was the last worker to go idle, nothing is queued anywhere, and every
+ * other worker sleeps. A task woken but not yet resumed would still count
+ * as waiting, but it is queued (seen) or its worker is awake (seen). The
+ * suspect then sleeps at most DEADLOCK_GRACE and looks again; when it sees
+ * exactly the same (the counts, each other worker asleep since the same
+ * round, no jg_cancel() from outside the runtime's workers) nothing
+ * happened in between and nothing can: it names the tasks and ends the
+ * program, as Go does. A thread outside the runtime could still cancel one
+ * of the tasks later; a program that counts on that is told it deadlocked.
+ */
+#define DEADLOCK_GRACE JG_MS(100)
+
+enum { DL_SPAWNED, DL_FINISHED, DL_WAITS, DL_RESUMES, DL_ASLEEP, DL_CANCELS };
+
+static uint64_t load_acq(_Atomic uint64_t *p) {
+    return atomic_load_explicit(p, memory_order_acquire);
+}
+
+/* Does it look like a deadlock to w, which has nothing to do and is the
+ * last worker to go idle? Fills stamp with what it saw. */
+static bool deadlock_suspect(struct jg__worker *w, uint64_t stamp[6]) {
+    struct jg__runtime *rt = w->rt;
+    memset(stamp, 0, 6 * sizeof(stamp[0]));
+    stamp[DL_CANCELS] = load_acq(&rt->outside_cancels);
+    /* Ends before beginnings, as in quiescent(). */
+    for (int i = 0; i < rt->nworkers; i++) {
+        stamp[DL_FINISHED] += load_acq(&rt->workers[i].finished);
+        stamp[DL_RESUMES] += load_acq(&rt->workers[i].jresumes);
+    }
+    for (int i = 0; i < rt->nworkers; i++) {
+        stamp[DL_SPAWNED] += load_acq(&rt->workers[i].spawned);
+        stamp[DL_WAITS] += load_acq(&rt->workers[i].jwaits);
+    }
+    uint64_t live = stamp[DL_SPAWNED] - stamp[DL_FINISHED];
+    if (live == 0 || live != stamp[DL_WAITS] - stamp[DL_RESUMES]) {
+        return false;
+    }
+    if (atomic_load_explicit(&rt->gq_len, memory_order_acquire) > 0) {
+        return false;
+    }
+    for (int i = 0; i < rt->nworkers; i++) {
+        struct jg__worker *v = &rt->workers[i];
+        if (jg__deque_len(&v->deque) > 0 ||
+            atomic_load_explicit(&v->inbox_len, memory_order_acquire) > 0) {
+            return false;
+        }
+        if (v != w) {
+            /* Rounds only grow: equal sums of non-zero values at two
+             * looks mean that no worker ran a round in between. */
+            uint64_t a = load_acq(&v->asleep);
+            if (a == 0) {
+                return false;
+            }
+            stamp[DL_ASLEEP] += a;
+        }
+    }
+    return true;
+}
+
+/* Is t still in the wait for another task's end with this seq? */
+static bool join_waiting(struct jg_task *t, uint64_t seq) {
+    uint64_t s = atomic_load_explicit(&t->wstate, memory_order_acquire);
+    return JG__WS_SEQ(s) == seq && JG__WS_STATE(s) == JG__WAITING &&
+           t->x != NULL &&
+           atomic_load_explicit(&t->x->waits_for, memory_order_relaxed) !=
+               NULL;
+}
+
+static const char *name_of(struct jg_task *t, char *buf) {
+    if (t->x != NULL) {
+        return jg__task_name_peek(t, buf);
+    }
+    jg__fmt_u64(buf, "task-", t->id);
+    return buf;
+}
+
+/* Name the tasks that wait for each other and end the program. */
+__attribute__((noreturn, cold)) static void deadlock_report(
+    struct jg__worker *w, uint64_t live) {
+    struct jg__runtime *rt = w->rt;
+    /* Every other worker sleeps; their last announcements under this lock
+     * come after everything their tasks wrote. */
+    pthread_mutex_lock(&rt->park_lock);
+    char msg[2048];
+    size_t n = 0;
+#define PUT(...)                                                                   do {                                                                               int k_ = snprintf(msg + n, sizeof(msg) - n, __VA_ARGS__);                      if (k_ > 0) {                                                                      n += (size_t)k_ < sizeof(msg) - n ? (size_t)k_ : sizeof(msg) - n - 1;         }                                                                          } while (0)
+    PUT("juggle: deadlock: all %llu unfinished task%s wait%s in jg_join() or "
+        "jg_gather() for another task to finish, and nothing else can wake "
+        "them:\n",
+        (unsigned long long)live, live == 1 ? "" : "s", live == 1 ? "s" : "");
+    struct jg_task *t = NULL;
+    for (int i = 0; i < rt->nworkers && t == NULL; i++) {
+        struct jg_task *c = atomic_load_explicit(&rt->workers[i].jw_last,
+                                                 memory_order_acquire);
+        uint64_t seq = atomic_load_explicit(&rt->workers[i].jw_last_seq,
+                                            memory_order_acquire);
+        if (c != NULL && join_waiting(c, seq)) {
+            t = c;
+        }
+    }
+    struct jg_task *seen[16];
+    int nseen = 0;
+    while (t != NULL && t->x != NULL) {
+        struct jg_task *u =
+            atomic_load_explicit(&t->x->waits_for, memory_order_relaxed);
+        if (u == NULL) {
+            break;
+        }
+        char a[JG__NAME_BUF], b[JG__NAME_BUF];
+        PUT("juggle:   task '%s' waits for task '%s'", name_of(t, a),
+            name_of(u, b));
+        seen[nseen++] = t;
+        bool cycle = false;
+        for (int i = 0; i < nseen; i++) {
+            cycle |= seen[i] == u;
+        }
+        if (cycle) {
+            PUT(", which closes the cycle\n");
+            break;
+        }
+        PUT("\n");
+        if (nseen == (int)(sizeof(seen) / sizeof(seen[0]))) {
+            PUT("juggle:   ...\n");
+            break;
+        }
+        t = u;
+    }
+#undef PUT
+    jg__os_write_all(2, msg, n);
+    abort();
+}
+
 static void unpark_self(struct jg__worker *w) {
     pthread_mutex_lock(&w->rt->park_lock);
     idle_remove(w->rt, w);
@@ -548,17 +693,36 @@ static void park_worker(struct jg__worker *w) {
     rt->idle[rt->nidle_list++] = w->index;
     atomic_store_explicit(&rt->nidle, rt->nidle_list, memory_order_relaxed);
     atomic_store_explicit(&w->wake_word, 0, memory_order_relaxed);
+    bool last = rt->nidle_list == rt->nworkers;
     pthread_mutex_unlock(&rt->park_lock);
     /* Pairs with the fence in notify_one(). */
     jg__fence(&rt->park_fence);
     /* Timers due are not looked at here (no clock read): the waits below
      * end at the next timer's deadline, at once if it is past. */
     if (!has_work(w, -1) && !atomic_load(&rt->shutdown)) {
-        if (in_poller) {
-            jg__reactor_block(w, jg__timer_next(&w->timers));
+        int64_t until = jg__timer_next(&w->timers);
+        uint64_t stamp[6];
+        if (last && deadlock_suspect(w, stamp)) {
+            if (w->dl_suspect &&
+                memcmp(stamp, w->dl_stamp, sizeof(stamp)) == 0) {
+                deadlock_report(w, stamp[DL_SPAWNED] - stamp[DL_FINISHED]);
+            }
+            w->dl_suspect = true;
+            memcpy(w->dl_stamp, stamp, sizeof(stamp));
+            int64_t look = jg__os_now() + DEADLOCK_GRACE;
+            if (until < 0 || until > look) {
+                until = look;
+            }
         } else {
-            jg__os_futex_wait(&w->wake_word, 0, jg__timer_next(&w->timers));
+            w->dl_suspect = false;
         }
+        atomic_store_explicit(&w->asleep, w->tick + 1, memory_order_release);
+        if (in_poller) {
+            jg__reactor_block(w, until);
+        } else {
+            jg__os_futex_wait(&w->wake_word, 0, until);
+        }
+        atomic_store_explicit(&w->asleep, 0, memory_order_release);
     }
     unpark_self(w);
     if (in_poller) {

@@ -120,6 +120,9 @@ struct jg__exec {
     /* Latent forks (fork.c): the oldest and newest fork records of this
      * task that nobody else can see yet. Task-private. */
     struct jg__fork *latent_old, *latent_new;
+    /* The task this one waits to finish in jg_join() or jg_gather(), for
+     * the deadlock report (queue.c); NULL otherwise. Stored by the task. */
+    _Atomic(struct jg_task *) waits_for;
 #ifdef JG__SANITIZED
     struct jg__san san;
 #endif
@@ -234,6 +237,20 @@ struct jg__worker {
      * the owner (release) and read by any worker checking for quiescence
      * (acquire); see quiescent() in sched.c. */
     _Atomic uint64_t spawned, finished;
+    /* Deadlock detection (queue.c, "Deadlock"). Waits for another task's
+     * end begun by a task on this worker, and such waits that ended with
+     * the task resuming here: owner stores (release), read by a worker
+     * checking for a deadlock. The latest task to begin such a wait here
+     * and the seq of its wait, for the report. The round in which this
+     * worker went to sleep, plus one; 0 while it is awake. */
+    _Atomic uint64_t jwaits, jresumes;
+    _Atomic(struct jg_task *) jw_last;
+    _Atomic uint64_t jw_last_seq;
+    _Atomic uint64_t asleep;
+    /* What this worker saw at its last look that suspected a deadlock;
+     * owner only. */
+    bool dl_suspect;
+    uint64_t dl_stamp[6];
     /* Timelines: the trace to record into (NULL: off), this process's id,
      * and when the running task last started running here. */
     struct jg_trace *trace;
@@ -268,6 +285,9 @@ struct jg__runtime {
     _Atomic int started;       /* Main is spawned: quiescence means done. */
     _Atomic int shutdown;      /* Set once every task has finished. */
     _Atomic uint64_t next_id;
+    /* jg_cancel() calls from threads that are not this runtime's workers
+     * (deadlock detection: such a call may end any wait). */
+    _Atomic uint64_t outside_cancels;
     struct jg__stack_pool stacks;
     /* The I/O layer's state (src/io/reactor.c), opened by the first task
      * that needs it (jg__reactor_get): a runtime that does no I/O never

@@ -479,6 +479,28 @@ static void check_handle(const struct jg_task *t, const char *what) {
 }
 
 /* Wait until t is done. Returns 0, or -ECANCELED (cancellable only). */
+/* A wait for t's end begins and ends: what deadlock detection counts
+ * (queue.c, "Deadlock"). Called by self, on the worker it runs on. */
+static void join_wait_begin(struct jg_task *self, struct jg_task *t,
+                            uint64_t seq) {
+    struct jg__worker *w = self->x->worker;
+    atomic_store_explicit(&self->x->waits_for, t, memory_order_relaxed);
+    atomic_store_explicit(&w->jw_last, self, memory_order_relaxed);
+    atomic_store_explicit(&w->jw_last_seq, seq, memory_order_relaxed);
+    atomic_store_explicit(
+        &w->jwaits, atomic_load_explicit(&w->jwaits, memory_order_relaxed) + 1,
+        memory_order_release);
+}
+
+static void join_wait_end(struct jg_task *self) {
+    struct jg__worker *w = self->x->worker; /* Where it resumed. */
+    atomic_store_explicit(&self->x->waits_for, NULL, memory_order_relaxed);
+    atomic_store_explicit(
+        &w->jresumes,
+        atomic_load_explicit(&w->jresumes, memory_order_relaxed) + 1,
+        memory_order_release);
+}
+
 static int wait_done(struct jg_task *self, struct jg_task *t,
                      bool cancellable) {
     /* Done already: no wait to prepare. Acquire pairs with complete(). */
@@ -503,7 +525,9 @@ static int wait_done(struct jg_task *self, struct jg_task *t,
             jg__park_abandon(self, seq);
             return 0;
         }
+        join_wait_begin(self, t, seq);
         int rc = jg__park(self, seq, cancellable);
+        join_wait_end(self);
         if (rc == 0) {
             return 0;
         }
@@ -662,6 +686,14 @@ int jg_yield(void) {
 int jg_cancel(jg_task *t) {
     if (t == NULL) {
         return -EINVAL;
+    }
+    struct jg__runtime *rt = jg__task_rt(t);
+    struct jg__worker *cw = jg__worker_self();
+    if (cw == NULL || cw->rt != rt) {
+        /* Before the wake: a deadlock check that sees no change in this
+         * count saw no wake from outside either (queue.c). */
+        atomic_fetch_add_explicit(&rt->outside_cancels, 1,
+                                  memory_order_seq_cst);
     }
     /* Seq_cst against jg__park_prepare(): see there. */
     uint32_t f = atomic_fetch_or_explicit(&t->flags, JG__TF_CANCEL,
