@@ -11,8 +11,14 @@
  * attempt, and the poller sets it on any readiness edge after that; so if
  * the last attempt in that direction was short and no edge came since,
  * the next attempt would fail with EAGAIN: it waits at once instead. In a
- * request-response loop that saves one read(2) per request. Not after a
- * hang-up (record.hup): end of file stays readable without a new edge.
+ * request-response loop that saves one read(2) per request. Not where a
+ * short read may leave data behind without a new edge (record.level and
+ * record.unix_stream): after a hang-up or error (end of file stays
+ * readable), after urgent data (a TCP read stops at the urgent mark), and
+ * never on UNIX stream sockets (a read stops after a message carrying
+ * fds, or at a change of writer when credentials are passed). Any call of
+ * jg_wait_fd() also ends the skipping: the edge it consumed is the one
+ * the next attempt would have waited for.
  *
  * Socket requests. On a backend with JG__POLLER_ASYNC_SOCK (io_uring with
  * one worker), a stream socket's reads and writes that would wait go
@@ -300,7 +306,9 @@ static ssize_t io_inside(struct jg_task *self, const struct req *q,
         if (n != -EAGAIN) {
             return n;
         }
-        may_skip = false; /* A full socket: wait for room below. */
+        /* A full socket, or another task's send in flight: the readiness
+         * way below. */
+        may_skip = false;
     }
     bool sock = kind == JG__FD_STREAM || kind == JG__FD_SOCK;
     bool stream = kind == JG__FD_STREAM || kind == JG__FD_PIPE;
@@ -313,7 +321,9 @@ static ssize_t io_inside(struct jg_task *self, const struct req *q,
         if (!(may_skip && armed && !(ready & ev) &&
               atomic_load_explicit(&rec->short_io[dir],
                                    memory_order_relaxed) &&
-              !atomic_load_explicit(&rec->hup, memory_order_relaxed))) {
+              !atomic_load_explicit(&rec->level, memory_order_relaxed) &&
+              !atomic_load_explicit(&rec->unix_stream,
+                                    memory_order_relaxed))) {
             if (ready & ev) {
                 /* Before the attempt: an edge after it sets it again. */
                 atomic_fetch_and_explicit(&rec->ready, (uint8_t)~ev,
@@ -418,9 +428,16 @@ int jg_wait_fd(int fd, int events, int64_t deadline) {
         return events; /* Regular files are always ready, as in poll(2). */
     }
     /* The record keeps edges, not levels: look at the level first, after
-     * clearing the bits (an edge after the look sets them again). */
+     * clearing the bits (an edge after the look sets them again). The
+     * edges this call takes are the ones a read or write after a short
+     * one would wait for: it must try its system call again. */
     atomic_fetch_and_explicit(&rec->ready, (uint8_t)~events,
                               memory_order_relaxed);
+    for (int d = 0; d < 2; d++) {
+        if (events & (d == 0 ? JG_READABLE : JG_WRITABLE)) {
+            atomic_store_explicit(&rec->short_io[d], 0, memory_order_relaxed);
+        }
+    }
     if (!jg__fd_use(rec, gen)) {
         return -EBADF;
     }
@@ -479,8 +496,16 @@ int jg_accept(int lfd, struct sockaddr *addr, socklen_t *addrlen,
         int fd = jg__os_accept(lfd, addr, addrlen);
         jg__fd_done(rec);
         if (fd >= 0) {
-            jg__fd_fresh(r, fd, kind == JG__FD_STREAM ? JG__FD_STREAM
-                                                      : JG__FD_SOCK);
+            int k = JG__FD_SOCK;
+            if (kind == JG__FD_STREAM) {
+                /* Of the listener's domain. */
+                k = JG__FD_STREAM |
+                    (atomic_load_explicit(&rec->unix_stream,
+                                          memory_order_relaxed)
+                         ? JG__FD_F_UNIX
+                         : 0);
+            }
+            jg__fd_fresh(r, fd, k);
             return fd;
         }
         if (fd != -EAGAIN) {
@@ -552,7 +577,10 @@ int jg_socket(int domain, int type, int protocol) {
         struct jg__reactor *r = jg__reactor_peek(jg__task_rt(self));
         if (r != NULL) {
             jg__fd_fresh(r, fd,
-                         t == SOCK_STREAM ? JG__FD_STREAM : JG__FD_SOCK);
+                         t == SOCK_STREAM
+                             ? JG__FD_STREAM |
+                                   (domain == AF_UNIX ? JG__FD_F_UNIX : 0)
+                             : JG__FD_SOCK);
         }
     }
     return fd;

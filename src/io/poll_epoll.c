@@ -3,7 +3,7 @@
  * poll_epoll.c - the epoll(7) backend of the poller contract (poller.h).
  *
  * One epoll instance per runtime. Each fd is added once, edge-triggered,
- * for EPOLLIN|EPOLLOUT|EPOLLRDHUP, with its tag as the event data, and
+ * for EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLPRI, with its tag as the event data, and
  * stays until disarm(): the hot path (a task waiting for data) makes no
  * epoll_ctl at all. wake() writes to an eventfd that is also registered
  * edge-triggered: every write is a new edge, so the eventfd never needs
@@ -72,7 +72,7 @@ static void ep_close(struct jg__poller *p) {
 static int ep_arm(struct jg__poller *p, int fd, uint64_t tag) {
     struct ep *e = p->impl;
     struct epoll_event ev = {
-        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
         .data.u64 = tag};
     int rc = jg__os_epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
     if (rc == -EEXIST) {
@@ -118,15 +118,15 @@ static int ep_wait(struct jg__poller *p, struct jg__pevent *out, int cap,
         uint32_t m = e->evs[i].events;
         int32_t res = 0;
         /* An error or hang-up makes both directions "ready": the next
-         * call reports what happened. */
-        if (m & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+         * call reports what happened. Urgent data is a reason to read. */
+        if (m & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) {
             res |= JG_READABLE;
         }
         if (m & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
             res |= JG_WRITABLE;
         }
-        if (m & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-            res |= JG__POLL_HUP;
+        if (m & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) {
+            res |= JG__POLL_LEVEL;
         }
         out[k++] = (struct jg__pevent){.tag = tag, .res = res, .flags = 0};
     }

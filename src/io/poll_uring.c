@@ -65,7 +65,7 @@
  * the next wait, so that a long run of tasks does not hold back the
  * first ones' sends (latency) for a few more system calls. */
 #define FLUSH_AT 64
-#define POLL_MASK (POLLIN | POLLOUT | POLLRDHUP)
+#define POLL_MASK (POLLIN | POLLOUT | POLLRDHUP | POLLPRI)
 
 struct ur {
     struct io_uring ring;
@@ -331,14 +331,14 @@ static bool convert(struct ur *u, const struct io_uring_cqe *cqe,
     int32_t res = 0;
     if (cqe->res > 0) {
         unsigned m = (unsigned)cqe->res;
-        if (m & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) {
+        if (m & (POLLIN | POLLRDHUP | POLLHUP | POLLERR | POLLPRI)) {
             res |= JG_READABLE;
         }
         if (m & (POLLOUT | POLLHUP | POLLERR)) {
             res |= JG_WRITABLE;
         }
-        if (m & (POLLRDHUP | POLLHUP | POLLERR)) {
-            res |= JG__POLL_HUP;
+        if (m & (POLLRDHUP | POLLHUP | POLLERR | POLLPRI)) {
+            res |= JG__POLL_LEVEL;
         }
     }
     *e = (struct jg__pevent){.tag = tag, .res = res,

@@ -51,13 +51,14 @@ enum {
 };
 
 /* In jg__pevent.res of an fd event, besides JG_READABLE|JG_WRITABLE: the
- * peer hung up or the fd has an error (sticky until the fd is closed). */
-#define JG__POLL_HUP 4
+ * peer hung up, the fd has an error, or urgent (TCP out-of-band) data
+ * came: conditions that stay without new edges. */
+#define JG__POLL_LEVEL 4
 
 /* One event out of wait(). */
 struct jg__pevent {
     uint64_t tag;
-    int32_t res;    /* fd: JG_READABLE|JG_WRITABLE|JG__POLL_HUP; op: result. */
+    int32_t res;    /* fd: JG_READABLE|JG_WRITABLE|JG__POLL_LEVEL; op: result. */
     uint32_t flags; /* JG__PEV_*. */
 };
 

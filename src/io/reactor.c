@@ -164,12 +164,15 @@ static void rec_reset(struct jg__fdrec *rec, int kind) {
     /* Seq_cst: see jg__fd_use(). */
     atomic_store_explicit(&rec->gen, (g + 1) & GEN_MASK,
                           memory_order_seq_cst);
-    atomic_store_explicit(&rec->kind, (uint8_t)kind, memory_order_relaxed);
+    atomic_store_explicit(&rec->kind, (uint8_t)(kind & ~JG__FD_F_UNIX),
+                          memory_order_relaxed);
+    atomic_store_explicit(&rec->unix_stream, (kind & JG__FD_F_UNIX) != 0,
+                          memory_order_relaxed);
     atomic_store_explicit(&rec->armed, 0, memory_order_relaxed);
     atomic_store_explicit(&rec->ready, 0, memory_order_relaxed);
     atomic_store_explicit(&rec->short_io[0], 0, memory_order_relaxed);
     atomic_store_explicit(&rec->short_io[1], 0, memory_order_relaxed);
-    atomic_store_explicit(&rec->hup, 0, memory_order_relaxed);
+    atomic_store_explicit(&rec->level, 0, memory_order_relaxed);
 }
 
 void jg__fd_fresh(struct jg__reactor *r, int fd, int kind) {
@@ -197,6 +200,9 @@ static int learn_kind(int fd) {
     } else if (k == 's') {
         kind = jg__os_sock_type(fd) == SOCK_STREAM ? JG__FD_STREAM
                                                    : JG__FD_SOCK;
+        if (kind == JG__FD_STREAM && jg__os_sock_domain(fd) == AF_UNIX) {
+            kind |= JG__FD_F_UNIX;
+        }
     }
     if (kind != JG__FD_FILE) {
         int rc = jg__os_set_nonblock(fd);
@@ -221,11 +227,13 @@ int jg__fd_kind(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
     if (atomic_load_explicit(&rec->gen, memory_order_relaxed) == gen &&
         atomic_load_explicit(&rec->kind, memory_order_relaxed) ==
             JG__FD_UNKNOWN) {
-        atomic_store_explicit(&rec->kind, (uint8_t)kind,
+        atomic_store_explicit(&rec->unix_stream, (kind & JG__FD_F_UNIX) != 0,
+                              memory_order_relaxed);
+        atomic_store_explicit(&rec->kind, (uint8_t)(kind & ~JG__FD_F_UNIX),
                               memory_order_relaxed);
     }
     pthread_mutex_unlock(jg__fd_lock(r, fd));
-    return kind;
+    return kind & ~JG__FD_F_UNIX;
 }
 
 /* ---- waiting on an fd ---- */
@@ -295,6 +303,16 @@ static int try_register(struct jg__reactor *r, int fd, struct jg__fdrec *rec,
     return 0;
 }
 
+/* A wait that jg_close() ended (-EBADF) may have been ended by a
+ * jg_cancel() first (rc -ECANCELED, which took the task's cancel flag):
+ * the cancel is not lost, it waits for the task's next cancellable call. */
+static void keep_cancel(struct jg_task *self, int rc) {
+    if (rc == -ECANCELED) {
+        atomic_fetch_or_explicit(&self->flags, JG__TF_CANCEL,
+                                 memory_order_seq_cst);
+    }
+}
+
 /* Park on the prepared wait seq until a waker ends it or the deadline
  * (a timer) passes. Returns 0, -ETIMEDOUT, -ECANCELED, or the timer's
  * error (the wait then abandoned). */
@@ -342,6 +360,7 @@ int jg__fd_wait(struct jg_task *self, struct jg__reactor *r, int fd,
     }
     pthread_mutex_unlock(lock);
     if (closed) {
+        keep_cancel(self, rc);
         return -EBADF;
     }
     if (rc < 0) {
@@ -457,8 +476,8 @@ static void dispatch_fd(struct jg__reactor *r, const struct jg__pevent *e) {
         return;
     }
     int res = e->res;
-    if (res & JG__POLL_HUP) {
-        atomic_store_explicit(&rec->hup, 1, memory_order_relaxed);
+    if (res & JG__POLL_LEVEL) {
+        atomic_store_explicit(&rec->level, 1, memory_order_relaxed);
     }
     if (e->flags & JG__PEV_ENDED) {
         /* The watch is gone: the next wait arms again, and the waiters
@@ -658,6 +677,12 @@ ssize_t jg__sock_op(struct jg_task *self, struct jg__reactor *r, int fd,
         pthread_mutex_lock(lock);
         rc = sock_register(r, rec, gen, dir, op);
         pthread_mutex_unlock(lock);
+        if (rc == -EBUSY && dir == 1) {
+            /* Another task's send is in flight, not waiting for room:
+             * the caller sends the readiness way (as under epoll, only a
+             * second task waiting for room gets -EBUSY). */
+            rc = -EAGAIN;
+        }
         if (rc < 0) {
             jg__park_abandon(self, seq);
         }
@@ -687,6 +712,7 @@ ssize_t jg__sock_op(struct jg_task *self, struct jg__reactor *r, int fd,
     ssize_t n = op->res;
     sock_op_unref(r, op);
     if (closed) {
+        keep_cancel(self, rc);
         return -EBADF;
     }
     if (rc < 0 && n == -ECANCELED) {

@@ -28,6 +28,9 @@ enum {
      * but no new call may start on it (they get -EBADF). */
     JG__FD_CLOSING,
 };
+/* Or'ed into a kind given to jg__fd_fresh() or learnt for an fd: a UNIX
+ * stream socket (record.unix_stream). */
+#define JG__FD_F_UNIX 0x80
 
 /* A task waiting on one direction of an fd. */
 struct jg__fdwaiter {
@@ -56,10 +59,15 @@ struct jg__fdrec {
      * the system call first unless `ready` says otherwise. Written only
      * by the task operating in that direction. */
     _Atomic uint8_t short_io[2];
-    /* The poller saw a hang-up or error (set under lock, sticky for the
-     * generation): end of file is a level, not an edge, so skipping
-     * attempts after short ones would miss it. */
-    _Atomic uint8_t hup;
+    /* Skipping the attempt after a short one is off for the generation
+     * (io.c): the poller saw a hang-up or an error (end of file is a
+     * level, not an edge), or urgent data (a TCP read stops short at the
+     * urgent mark with data behind it); set under lock. unix_stream: a
+     * UNIX stream socket, where a read stops short after a message that
+     * carries fds or another writer's credentials, with data behind it;
+     * set with the kind. */
+    _Atomic uint8_t level;
+    _Atomic uint8_t unix_stream;
     /* System calls on the fd number in flight (jg__fd_use): jg_close()
      * waits for them before close(2), so none of them can reach a file
      * that took the number after it. */

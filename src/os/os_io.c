@@ -85,6 +85,15 @@ int jg__os_sock_type(int fd) {
     return type;
 }
 
+int jg__os_sock_domain(int fd) {
+    int domain = 0;
+    socklen_t len = sizeof(domain);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) {
+        return -errno;
+    }
+    return domain;
+}
+
 int jg__os_socket(int domain, int type, int protocol) {
     int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     return fd >= 0 ? fd : -errno;

@@ -29,6 +29,8 @@ int jg__os_connect(int fd, const struct sockaddr *addr, socklen_t len);
 int jg__os_sock_error(int fd);
 /* SO_TYPE of a socket, or -ENOTSOCK. */
 int jg__os_sock_type(int fd);
+/* SO_DOMAIN of a socket (AF_INET, AF_UNIX, ...), or -errno. */
+int jg__os_sock_domain(int fd);
 int jg__os_socket(int domain, int type, int protocol);
 /* jg__os_close() is in os/os.h. */
 /* What fd is: 'f' regular file, 's' socket, 'p' FIFO, 'o' other; or

@@ -898,3 +898,277 @@ static void *close_busy_listener_main(void *arg) {
 Test(io_more, closing_a_busy_listener_releases_it) {
     run_on(close_busy_listener_main, NULL, 2);
 }
+
+/* ---- short reads that leave data behind, and jg_wait_fd between ---- */
+
+/* A connected TCP pair on loopback; [0] the accepted end. In a task. */
+static void tcp_pair(int sv[2]) {
+    struct sockaddr_in addr;
+    int l = listen_loopback(&addr, 1);
+    int c = jg_socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(c, 0);
+    cr_assert_eq(jg_connect(c, (struct sockaddr *)&addr, sizeof(addr),
+                            JG_FOREVER),
+                 0);
+    int s = jg_accept(l, NULL, NULL, JG_FOREVER);
+    cr_assert_geq(s, 0, "accept: %s", jg_strerror(s));
+    cr_assert_eq(jg_close(l), 0);
+    sv[0] = s;
+    sv[1] = c;
+}
+
+/* A read that waits, and so makes the poller watch fd (only then does a
+ * short read mean "drained"). */
+static void arm(int fd) {
+    char b;
+    cr_assert_eq(jg_read(fd, &b, 1, jg_now() + JG_MS(10)), -ETIMEDOUT);
+}
+
+/* Data that arrives while the reader waits, sent by another task after
+ * a pause: the reader's first read is short and leaves the rest behind,
+ * with no new edge to come. */
+struct late_send {
+    int fd;
+    void (*send)(int fd);
+};
+
+static void *late_sender(void *arg) {
+    struct late_send *l = arg;
+    jg_sleep(JG_MS(20));
+    l->send(l->fd);
+    return NULL;
+}
+
+/* A short read (the fd is drained); more data comes while jg_wait_fd()
+ * waits, and it says readable: the read after it must find the data, not
+ * wait for an edge that jg_wait_fd() already took. */
+static void send_hello(int fd) {
+    cr_assert_eq(write(fd, "hello", 5), 5);
+}
+
+static void wait_fd_then_read(int rfd, int wfd) {
+    char buf[64];
+    arm(rfd);
+    struct late_send l = {wfd, send_hello};
+    jg_task *t;
+    cr_assert_eq(jg_spawn(&t, late_sender, &l, NULL), 0);
+    cr_assert_eq(jg_read(rfd, buf, sizeof(buf), JG_FOREVER), 5);
+    cr_assert_eq(jg_join(t, NULL), 0);
+    cr_assert_eq(jg_spawn(&t, late_sender, &l, NULL), 0);
+    cr_assert_eq(jg_wait_fd(rfd, JG_READABLE, jg_now() + JG_SEC(5)),
+                 JG_READABLE);
+    ssize_t n = jg_read(rfd, buf, sizeof(buf), jg_now() + JG_SEC(5));
+    cr_assert_eq(n, 5, "read after jg_wait_fd: %zd (%s)", n,
+                 n < 0 ? jg_strerror((int)n) : "");
+    cr_assert_eq(memcmp(buf, "hello", 5), 0);
+    cr_assert_eq(jg_join(t, NULL), 0);
+}
+
+static void *wait_fd_read_main(void *arg) {
+    (void)arg;
+    check_poller();
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    wait_fd_then_read(p[0], p[1]);
+    cr_assert_eq(jg_close(p[0]), 0);
+    cr_assert_eq(jg_close(p[1]), 0);
+    int sv[2];
+    tcp_pair(sv);
+    wait_fd_then_read(sv[0], sv[1]);
+    cr_assert_eq(jg_close(sv[0]), 0);
+    cr_assert_eq(jg_close(sv[1]), 0);
+    return NULL;
+}
+
+Test(io_more, a_read_after_wait_fd_tries_again_after_a_short_one) {
+    run_on(wait_fd_read_main, NULL, 1);
+    run_on(wait_fd_read_main, NULL, 2);
+}
+
+static void read_short_then_rest(int rfd, int wfd, void (*send_fn)(int)) {
+    arm(rfd);
+    struct late_send l = {wfd, send_fn};
+    jg_task *t;
+    cr_assert_eq(jg_spawn(&t, late_sender, &l, NULL), 0);
+    char buf[64];
+    cr_assert_eq(jg_read(rfd, buf, sizeof(buf), JG_FOREVER), 2);
+    cr_assert_eq(memcmp(buf, "ab", 2), 0);
+    ssize_t n = jg_read(rfd, buf, sizeof(buf), jg_now() + JG_SEC(5));
+    cr_assert_eq(n, 2, "the second read: %zd (%s)", n,
+                 n < 0 ? jg_strerror((int)n) : "");
+    cr_assert_eq(memcmp(buf, "cd", 2), 0);
+    cr_assert_eq(jg_join(t, NULL), 0);
+}
+
+/* TCP urgent data: a read stops short at the urgent mark. */
+static void send_urgent(int fd) {
+    cr_assert_eq(send(fd, "ab", 2, 0), 2);
+    cr_assert_eq(send(fd, "X", 1, MSG_OOB), 1);
+    cr_assert_eq(send(fd, "cd", 2, 0), 2);
+}
+
+static void *urgent_main(void *arg) {
+    (void)arg;
+    check_poller();
+    int sv[2];
+    tcp_pair(sv);
+    read_short_then_rest(sv[0], sv[1], send_urgent);
+    cr_assert_eq(jg_close(sv[0]), 0);
+    cr_assert_eq(jg_close(sv[1]), 0);
+    return NULL;
+}
+
+Test(io_more, a_read_stopped_at_tcp_urgent_data_finds_the_rest) {
+    run_on(urgent_main, NULL, 1);
+}
+
+/* UNIX stream: a read stops after a message that carries an fd. */
+static void send_with_fd(int fd) {
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof(cbuf));
+    struct iovec iov = {"ab", 2};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+                       .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &p[0], sizeof(int));
+    cr_assert_eq(sendmsg(fd, &m, 0), 2);
+    cr_assert_eq(send(fd, "cd", 2, 0), 2);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void *scm_main(void *arg) {
+    (void)arg;
+    check_poller();
+    int sv[2];
+    stream_pair(sv);
+    read_short_then_rest(sv[0], sv[1], send_with_fd);
+    cr_assert_eq(jg_close(sv[0]), 0);
+    cr_assert_eq(jg_close(sv[1]), 0);
+    return NULL;
+}
+
+Test(io_more, a_read_stopped_after_passed_fds_finds_the_rest) {
+    run_on(scm_main, NULL, 1);
+}
+
+/* ---- concurrent writers ---- */
+
+enum { WRITERS = 2, WRITES = 200, CHUNK = 10 };
+
+struct writer {
+    int fd;
+    char tag;
+};
+
+static void *chunk_writer(void *arg) {
+    struct writer *w = arg;
+    char buf[CHUNK];
+    memset(buf, w->tag, sizeof(buf));
+    for (int i = 0; i < WRITES; i++) {
+        ssize_t n = jg_write(w->fd, buf, sizeof(buf), JG_FOREVER);
+        cr_assert_eq(n, CHUNK, "write %d: %zd (%s)", i, n,
+                     n < 0 ? jg_strerror((int)n) : "");
+        if (i % 16 == 0) {
+            jg_yield();
+        }
+    }
+    return NULL;
+}
+
+/* Two tasks write to one socket while neither has to wait for room: as
+ * with write(2), both succeed every time (with io_uring socket requests a
+ * send in flight is not "waiting", so the other task must not get
+ * -EBUSY). A reader checks every byte arrives, in whole chunks. */
+static void *writers_main(void *arg) {
+    (void)arg;
+    check_poller();
+    int sv[2];
+    tcp_pair(sv);
+    struct writer w[WRITERS];
+    jg_task *t[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (struct writer){sv[1], (char)('a' + i)};
+        cr_assert_eq(jg_spawn(&t[i], chunk_writer, &w[i], NULL), 0);
+    }
+    static char got[WRITERS * WRITES * CHUNK];
+    cr_assert_eq(read_all(sv[0], got, sizeof(got), jg_now() + JG_SEC(30)),
+                 (ssize_t)sizeof(got));
+    cr_assert_eq(jg_gather(t, WRITERS, NULL), 0);
+    int count[WRITERS] = {0};
+    for (size_t i = 0; i < sizeof(got); i += CHUNK) {
+        int k = got[i] - 'a';
+        cr_assert(k >= 0 && k < WRITERS, "byte %zu: %#x", i, got[i]);
+        for (int j = 1; j < CHUNK; j++) {
+            cr_assert_eq(got[i + (size_t)j], got[i], "a torn chunk at %zu", i);
+        }
+        count[k]++;
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        cr_assert_eq(count[i], WRITES);
+    }
+    cr_assert_eq(jg_close(sv[0]), 0);
+    cr_assert_eq(jg_close(sv[1]), 0);
+    return NULL;
+}
+
+Test(io_more, two_tasks_writing_to_one_socket_both_succeed) {
+    run_on(writers_main, NULL, 1);
+    run_on(writers_main, NULL, 2);
+}
+
+/* ---- a cancel racing jg_close ---- */
+
+struct cc {
+    int fd;
+    jg_task *reader;
+};
+
+static void *cc_reader(void *arg) {
+    struct cc *c = arg;
+    char b;
+    ssize_t n = jg_read(c->fd, &b, 1, JG_FOREVER);
+    cr_assert(n == -EBADF || n == -ECANCELED, "read: %zd", n);
+    if (n == -EBADF) {
+        /* Closed, but cancelled too: the cancel must not be lost. */
+        int rc = jg_sleep(JG_MS(1));
+        cr_assert_eq(rc, -ECANCELED, "the cancel was lost (sleep: %d)", rc);
+    }
+    return NULL;
+}
+
+static void *cc_closer(void *arg) {
+    struct cc *c = arg;
+    jg_cancel(c->reader);
+    jg_close(c->fd);
+    return NULL;
+}
+
+static void *cancel_close_main(void *arg) {
+    (void)arg;
+    check_poller();
+    long rounds = stress(2000);
+    for (long i = 0; i < rounds; i++) {
+        int sv[2];
+        stream_pair(sv);
+        struct cc c = {sv[0], NULL};
+        jg_task *r, *k;
+        cr_assert_eq(jg_spawn(&r, cc_reader, &c, NULL), 0);
+        c.reader = r;
+        jg_sleep(JG_US(i % 50)); /* Let it park, most rounds. */
+        cr_assert_eq(jg_spawn(&k, cc_closer, &c, NULL), 0);
+        cr_assert_eq(jg_join(k, NULL), 0);
+        cr_assert_eq(jg_join(r, NULL), 0);
+        cr_assert_eq(jg_close(sv[1]), 0);
+    }
+    return NULL;
+}
+
+Test(io_more, a_cancel_racing_jg_close_is_not_lost, .timeout = 300) {
+    run_on(cancel_close_main, NULL, 2);
+}
