@@ -18,11 +18,21 @@
  * jg_writev, jg_accept or jg_connect wakes with -ECANCELED when jg_cancel()
  * is called on it (and the cancellation is consumed).
  *
- * File descriptors: fds that tasks wait on must be closed with jg_close(),
- * which wakes their waiters (-EBADF) and tells the poller; close(2) behind
- * the runtime's back may leave a stale registration (under io_uring it even
- * keeps the socket open). Inside a task, an fd that is not a regular file
- * is switched to O_NONBLOCK the first time a call here uses it. At most one
+ * File descriptors: fds that tasks use must be closed with jg_close(), in
+ * a task of the runtime, which wakes their waiters (-EBADF) and tells the
+ * poller. close(2) behind the runtime's back (or jg_close() from a thread
+ * outside the runtime, which is close(2)) leaves the runtime's record of
+ * the fd stale: a task waiting on it is not woken, under io_uring the
+ * watch keeps the file open, and a later file that takes the number
+ * (opened by the program, not by juggle) is taken for the old one: a call
+ * on it may wait forever, or block its worker if the file is blocking.
+ * When juggle itself creates the next fd with that number (jg_accept,
+ * jg_socket), it retires the stale record as jg_close() would have: its
+ * waiters wake with -EBADF and the old file is released. To stop a task
+ * from another thread, jg_cancel() it.
+ *
+ * Inside a task, an fd that is not a regular file is switched to
+ * O_NONBLOCK the first time a call here uses it. At most one
  * task may wait to read and one to write on an fd at a time (-EBUSY for a
  * second one); jg_wait_fd with both events counts as both.
  *
@@ -173,7 +183,9 @@ JG_API int jg_socket(int domain, int type, int protocol);
 
 /*
  * Close fd. A task waiting on it (in any call above) wakes with -EBADF;
- * the poller forgets it. Then close(2).
+ * the poller forgets it. Then close(2). Call it from a task of the runtime
+ * that uses fd: elsewhere (a plain thread, another runtime) it is only
+ * close(2), with the consequences drawn at the top of this header.
  *
  * Safe against other tasks using fd at the same moment (inside the
  * runtime): a call that starts after jg_close() began returns -EBADF, and
@@ -185,7 +197,7 @@ JG_API int jg_socket(int domain, int type, int protocol);
  * Errors:   -EBADF when fd is not open, or another task's jg_close() of
  *           it is under way; any error of close(2) (the fd is closed
  *           anyway, as with close(2)).
- * Thread:   any thread.
+ * Thread:   any thread; a task of the runtime that uses fd for the above.
  * Blocks:   no, except that inside a task it may suspend until a call in
  *           flight on fd is over (a system call on another worker: a
  *           moment; a regular-file request: until it completes).

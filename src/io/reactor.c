@@ -180,9 +180,39 @@ void jg__fd_fresh(struct jg__reactor *r, int fd, int kind) {
     if (rec == NULL) {
         return;
     }
+    /* The number was free: whatever the record knew belonged to a file
+     * that close(2), not jg_close(), ended. Retire it as jg_close() would
+     * have: its waiters wake (-EBADF: the generation changes), and a
+     * watch that io_uring still holds (it keeps that file open) goes. */
+    struct jg__fdwaiter woken[2] = {{0}, {0}};
     pthread_mutex_lock(jg__fd_lock(r, fd));
+    uint32_t gen = atomic_load_explicit(&rec->gen, memory_order_relaxed);
+    if (atomic_load_explicit(&rec->kind, memory_order_relaxed) !=
+        JG__FD_UNKNOWN) {
+        for (int d = 0; d < 2; d++) {
+            woken[d] = rec->waiter[d];
+            rec->waiter[d].task = NULL;
+            struct jg__op *op = rec->op[d];
+            if (op != NULL && op->gen == gen) {
+                /* Its request holds the old file: stop it; its task sees
+                 * the new generation (-EBADF) and clears the slot. */
+                r->poller.ops->cancel(&r->poller, &op->aop);
+            }
+        }
+        if (atomic_load_explicit(&rec->armed, memory_order_relaxed) &&
+            r->poller.ops->disarm(&r->poller, fd, JG__TAG(fd, gen)) > 0) {
+            /* As in jg__fd_close: polled until the REMOVED event. */
+            atomic_fetch_add_explicit(&r->rt->io_waiting, 1,
+                                      memory_order_relaxed);
+        }
+    }
     rec_reset(rec, kind);
     pthread_mutex_unlock(jg__fd_lock(r, fd));
+    for (int d = 0; d < 2; d++) {
+        if (woken[d].task != NULL) {
+            jg__wake(woken[d].task, woken[d].seq, JG__WAKE_OK);
+        }
+    }
 }
 
 /* What fd is (JG__FD_*), made non-blocking unless a regular file; or

@@ -137,7 +137,9 @@ static inline pthread_mutex_t *jg__fd_lock(struct jg__reactor *r, int fd) {
     return &r->locks[(unsigned)fd % JG__FD_LOCKS];
 }
 
-/* A new fd of kind `kind` took number fd: reset its record. */
+/* A new fd of kind `kind` took number fd: reset its record, retiring what
+ * it knew of an older file that close(2) ended behind the runtime's back
+ * (its waiters wake with -EBADF, its watch and requests are removed). */
 void jg__fd_fresh(struct jg__reactor *r, int fd, int kind);
 
 /* Learn the kind of fd (and make it non-blocking unless a regular file);

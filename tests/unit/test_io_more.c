@@ -1172,3 +1172,69 @@ static void *cancel_close_main(void *arg) {
 Test(io_more, a_cancel_racing_jg_close_is_not_lost, .timeout = 300) {
     run_on(cancel_close_main, NULL, 2);
 }
+
+/* ---- a number closed with close(2), behind the runtime's back ---- */
+
+struct stale {
+    int fd;
+    ssize_t got;
+};
+
+static void *stale_reader(void *arg) {
+    struct stale *s = arg;
+    char b;
+    s->got = jg_read(s->fd, &b, 1, JG_FOREVER);
+    return NULL;
+}
+
+/* A task waits on a socket that the program then closes with close(2);
+ * the next fd that juggle creates takes the number. The waiter must wake
+ * (-EBADF), the old socket must really close (its peer reads end of file:
+ * under io_uring the watch and the receive request held it open), and the
+ * new fd must work (not -EBUSY from the old waiter). */
+static void *stale_main(void *arg) {
+    (void)arg;
+    check_poller();
+    struct sockaddr_in addr;
+    int l = listen_loopback(&addr, 4);
+    int c1 = jg_socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(jg_connect(c1, (struct sockaddr *)&addr, sizeof(addr),
+                            JG_FOREVER),
+                 0);
+    int s1 = jg_accept(l, NULL, NULL, JG_FOREVER);
+    cr_assert_geq(s1, 0);
+    struct stale st = {s1, 1};
+    jg_task *t;
+    cr_assert_eq(jg_spawn(&t, stale_reader, &st, NULL), 0);
+    jg_sleep(JG_MS(20)); /* It waits now. */
+    cr_assert_eq(close(s1), 0);
+    int c2 = jg_socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(c2, s1, "the number was not reused (%d, %d)", c2, s1);
+    cr_assert_eq(jg_join(t, NULL), 0);
+    cr_assert_eq(st.got, -EBADF);
+    char b;
+    cr_assert_eq(jg_read(c1, &b, 1, jg_now() + JG_SEC(10)), 0,
+                 "the old socket was kept open");
+    /* The new fd works. */
+    cr_assert_eq(jg_connect(c2, (struct sockaddr *)&addr, sizeof(addr),
+                            JG_FOREVER),
+                 0);
+    int s2 = jg_accept(l, NULL, NULL, JG_FOREVER);
+    cr_assert_geq(s2, 0);
+    struct late_send ls = {s2, send_hello};
+    cr_assert_eq(jg_spawn(&t, late_sender, &ls, NULL), 0);
+    char buf[8];
+    cr_assert_eq(read_all(c2, buf, 5, jg_now() + JG_SEC(10)), 5);
+    cr_assert_eq(jg_join(t, NULL), 0);
+    cr_assert_eq(jg_close(s2), 0);
+    cr_assert_eq(jg_close(c2), 0);
+    cr_assert_eq(jg_close(c1), 0);
+    cr_assert_eq(jg_close(l), 0);
+    return NULL;
+}
+
+Test(io_more, a_number_reused_after_close_2_retires_the_old_file,
+     .timeout = 60) {
+    run_on(stale_main, NULL, 1);
+    run_on(stale_main, NULL, 2);
+}
