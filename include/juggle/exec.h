@@ -387,7 +387,10 @@ typedef struct jg_map_opts {
  * Thread:   any thread, inside or outside a task.
  * Blocks:   until every item is done: inside a task, suspends the task
  *           (with p == NULL, the task helps run the items); outside,
- *           blocks the thread.
+ *           blocks the thread. A task on a shared stack (JG_STACK_SHARED)
+ *           must not pass in, out, errors or ctx on its stack to a thread
+ *           pool or p == NULL: the workers use them in place while it is
+ *           suspended.
  */
 JG_API int jg_map(jg_pool *p, jg_map_fn fn, void *ctx, const void *in,
                   size_t in_size, void *out, size_t out_size, size_t n,

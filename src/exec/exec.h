@@ -27,8 +27,8 @@ struct jg__latch_waiter;
 struct jg__latch {
     _Atomic uint32_t word;          /* JG__LATCH_* bits; also the futex word. */
     pthread_mutex_t lock;           /* Protects tasks. */
-    struct jg__latch_waiter *tasks; /* Parked tasks (records on their
-                                     * stacks). */
+    struct jg__latch_waiter *tasks; /* Parked tasks (records on the heap,
+                                     * never on a task's stack). */
 };
 #define JG__LATCH_SET 1u
 #define JG__LATCH_SLEEPERS 2u

@@ -12,15 +12,24 @@
  * which it can only do after the waiter has linked its record. The setter
  * wakes under the lock, and a woken (or timed-out) waiter takes the lock
  * once more before it returns, so no setter still holds a pointer to its
- * record or its task when the waiter's frame goes away.
+ * record or its task when the waiter frees the record.
+ *
+ * The record is on the heap, never on the waiting task's stack: the setter
+ * reads it on another thread while the task is suspended, and a task on a
+ * shared stack (JG_STACK_SHARED) has its bytes overwritten by the next
+ * shared-stack task of its worker then. The same rule holds for every
+ * record of src/exec that another thread reads while a task waits (map
+ * jobs, map turns, the pool's start-up count).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/common.h"
 #include "core/sched.h"
 #include "exec/exec.h"
+#include "juggle/task.h"
 #include "os/os.h"
 #include "os/proc.h"
 
@@ -93,32 +102,58 @@ static void unlink_waiter(struct jg__latch *l, struct jg__latch_waiter *me) {
     }
 }
 
+/* No memory for a waiter record: poll, sleeping a millisecond between
+ * looks, so that the worker stays free and nothing is published. */
+static int wait_polling(struct jg__latch *l, int64_t deadline) {
+    while (!jg__latch_is_set(l)) {
+        int64_t now = jg__os_now();
+        if (deadline != JG_FOREVER && now >= deadline) {
+            return -ETIMEDOUT;
+        }
+        int64_t until = now + JG_MS(1);
+        if (deadline != JG_FOREVER && deadline < until) {
+            until = deadline;
+        }
+        if (jg_sleep_until(until) < 0) {
+            jg_yield(); /* Cancelled or no timer: still let others run. */
+        }
+    }
+    return 0;
+}
+
 static int wait_task(struct jg__latch *l, struct jg_task *self,
                      int64_t deadline) {
-    struct jg__latch_waiter me = {.task = self};
+    /* On the heap, not on our stack: see the top of the file. */
+    struct jg__latch_waiter *me = jg__malloc(sizeof(*me));
+    if (me == NULL) {
+        return wait_polling(l, deadline);
+    }
+    me->task = self;
     pthread_mutex_lock(&l->lock);
     /* Acq_rel: pairs with the setter's exchange (see the top). */
     uint32_t v = atomic_fetch_or_explicit(&l->word, JG__LATCH_TASKS,
                                           memory_order_acq_rel);
     if (v & JG__LATCH_SET) {
         pthread_mutex_unlock(&l->lock);
+        jg__free(me, sizeof(*me));
         return 0;
     }
-    me.seq = jg__park_prepare(self, false);
-    me.next = l->tasks;
-    l->tasks = &me;
+    me->seq = jg__park_prepare(self, false);
+    me->next = l->tasks;
+    l->tasks = me;
     pthread_mutex_unlock(&l->lock);
     if (deadline != JG_FOREVER) {
-        int rc = jg__timer_arm(self, deadline, me.seq);
+        int rc = jg__timer_arm(self, deadline, me->seq);
         if (rc < 0) {
             /* No timer: wait without one rather than fail the wait. */
             deadline = JG_FOREVER;
         }
     }
-    jg__park(self, me.seq, false);
+    jg__park(self, me->seq, false);
     pthread_mutex_lock(&l->lock);
-    unlink_waiter(l, &me); /* Still linked only if the timer woke us. */
+    unlink_waiter(l, me); /* Still linked only if the timer woke us. */
     pthread_mutex_unlock(&l->lock);
+    jg__free(me, sizeof(*me));
     return jg__latch_is_set(l) ? 0 : -ETIMEDOUT;
 }
 

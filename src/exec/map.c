@@ -110,23 +110,36 @@ int jg_map(jg_pool *p, jg_map_fn fn, void *ctx, const void *in, size_t in_size,
         return jg__pool_proc_map(p, fn, ctx, o.ctx_size, in, in_size, out,
                                  out_size, n, errors, chunk);
     }
-    struct jg__map_job job = {.fn = fn,
-                              .ctx = ctx,
-                              .in = in,
-                              .out = out,
-                              .in_size = in_size,
-                              .out_size = out_size,
-                              .n = n,
-                              .errors = errors,
-                              .chunk = chunk,
-                              .nchunks = (n + chunk - 1) / chunk};
-    if (p == NULL) {
-        int rc = jg_par_for(0, (int64_t)n, o.chunk > 0 ? (int64_t)o.chunk : 0,
-                            body, &job);
-        return rc < 0 ? rc : clamp(atomic_load(&job.failed));
+    /* On the heap: the workers read it while the caller may be a
+     * suspended task, whose stack may be shared (exec/latch.c). */
+    struct jg__map_job *job = jg__calloc(1, sizeof(*job));
+    if (job == NULL) {
+        return -ENOMEM;
     }
-    jg__pool_map_lock(p);
-    jg__pool_map_round(p, &job);
-    jg__pool_map_unlock(p);
-    return clamp(atomic_load(&job.failed));
+    *job = (struct jg__map_job){.fn = fn,
+                                .ctx = ctx,
+                                .in = in,
+                                .out = out,
+                                .in_size = in_size,
+                                .out_size = out_size,
+                                .n = n,
+                                .errors = errors,
+                                .chunk = chunk,
+                                .nchunks = (n + chunk - 1) / chunk};
+    int rc;
+    if (p == NULL) {
+        rc = jg_par_for(0, (int64_t)n, o.chunk > 0 ? (int64_t)o.chunk : 0,
+                        body, job);
+    } else {
+        rc = jg__pool_map_lock(p);
+        if (rc == 0) {
+            jg__pool_map_round(p, job);
+            jg__pool_map_unlock(p);
+        }
+    }
+    if (rc == 0) {
+        rc = clamp(atomic_load(&job->failed));
+    }
+    jg__free(job, sizeof(*job));
+    return rc;
 }

@@ -260,7 +260,7 @@ static void *worker_main(void *x) {
             atomic_compare_exchange_strong(&st->rc, &zero, rc);
         }
     }
-    /* st lives in jg_pool_new's frame until every worker reported. */
+    /* st lives until every worker reported (start_workers frees it). */
     if (atomic_fetch_sub_explicit(&st->left, 1, memory_order_acq_rel) == 1) {
         jg__latch_set(&st->done);
     }
@@ -312,19 +312,22 @@ static void stop_workers(jg_pool *p, int started) {
 
 static int start_workers(jg_pool *p) {
     int n = p->o.workers;
-    struct startup st;
-    atomic_init(&st.left, n);
-    atomic_init(&st.rc, 0);
-    jg__latch_init(&st.done);
+    /* On the heap: the workers write it while we may be a suspended
+     * task (exec/latch.c, on shared stacks). */
+    struct startup *st = jg__malloc(sizeof(*st));
     struct worker_arg *args = jg__calloc((size_t)n, sizeof(*args));
-    if (args == NULL) {
-        jg__latch_fini(&st.done);
+    if (st == NULL || args == NULL) {
+        jg__free(st, sizeof(*st));
+        jg__free(args, (size_t)n * sizeof(*args));
         return -ENOMEM;
     }
+    atomic_init(&st->left, n);
+    atomic_init(&st->rc, 0);
+    jg__latch_init(&st->done);
     atomic_store(&p->live, n);
     int started = 0, rc = 0;
     for (; started < n; started++) {
-        args[started] = (struct worker_arg){.w = &p->w[started], .st = &st};
+        args[started] = (struct worker_arg){.w = &p->w[started], .st = st};
         jg__os_place_pick(&args[started].place);
         pthread_attr_t attr;
         pthread_attr_init(&attr);
@@ -342,21 +345,22 @@ static int start_workers(jg_pool *p) {
         /* Account for the workers that never started. */
         int missing = n - started;
         atomic_fetch_sub(&p->live, missing);
-        if (atomic_fetch_sub(&st.left, missing) == missing) {
-            jg__latch_set(&st.done);
+        if (atomic_fetch_sub(&st->left, missing) == missing) {
+            jg__latch_set(&st->done);
         }
         if (started == 0) {
             jg__latch_set(&p->exited);
         }
     }
-    jg__latch_wait(&st.done, JG_FOREVER);
+    jg__latch_wait(&st->done, JG_FOREVER);
     if (rc == 0) {
-        rc = atomic_load(&st.rc);
+        rc = atomic_load(&st->rc);
     }
     if (rc < 0) {
         stop_workers(p, started);
     }
-    jg__latch_fini(&st.done);
+    jg__latch_fini(&st->done);
+    jg__free(st, sizeof(*st));
     jg__free(args, (size_t)n * sizeof(*args));
     return rc;
 }
@@ -457,24 +461,41 @@ int jg__pool_map_round(jg_pool *p, struct jg__map_job *job) {
     return 0;
 }
 
-void jg__pool_map_lock(jg_pool *p) {
+int jg__pool_map_lock(jg_pool *p) {
     pthread_mutex_lock(&p->lock);
     if (!p->map_busy) {
         p->map_busy = true;
         pthread_mutex_unlock(&p->lock);
-        return;
+        return 0;
     }
-    struct map_turn t = {.next = NULL};
-    jg__latch_init(&t.go);
-    if (p->turns_tail != NULL) {
-        p->turns_tail->next = &t;
-    } else {
-        p->turns = &t;
-    }
-    p->turns_tail = &t;
     pthread_mutex_unlock(&p->lock);
-    jg__latch_wait(&t.go, JG_FOREVER); /* The turn is handed to us. */
-    jg__latch_fini(&t.go);
+    /* On the heap: the map before us hands the turn over while we may be
+     * a suspended task (exec/latch.c, on shared stacks). */
+    struct map_turn *t = jg__malloc(sizeof(*t));
+    if (t == NULL) {
+        return -ENOMEM;
+    }
+    t->next = NULL;
+    jg__latch_init(&t->go);
+    pthread_mutex_lock(&p->lock);
+    if (!p->map_busy) {
+        p->map_busy = true; /* Given back meanwhile. */
+        pthread_mutex_unlock(&p->lock);
+        jg__latch_fini(&t->go);
+        jg__free(t, sizeof(*t));
+        return 0;
+    }
+    if (p->turns_tail != NULL) {
+        p->turns_tail->next = t;
+    } else {
+        p->turns = t;
+    }
+    p->turns_tail = t;
+    pthread_mutex_unlock(&p->lock);
+    jg__latch_wait(&t->go, JG_FOREVER); /* The turn is handed to us. */
+    jg__latch_fini(&t->go);
+    jg__free(t, sizeof(*t));
+    return 0;
 }
 
 void jg__pool_map_unlock(jg_pool *p) {

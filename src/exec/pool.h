@@ -97,8 +97,8 @@ int jg__pool_proc_map(jg_pool *p, jg_map_fn fn, void *ctx, size_t ctx_size,
                       size_t out_size, size_t n, int *errors, size_t chunk);
 
 /* Take / give back the pool's map turn (suspends a task, blocks a
- * thread). */
-void jg__pool_map_lock(jg_pool *p);
+ * thread). Taking it returns 0, or -ENOMEM (then the turn is not held). */
+int jg__pool_map_lock(jg_pool *p);
 void jg__pool_map_unlock(jg_pool *p);
 
 #endif /* JG_EXEC_POOL_H */

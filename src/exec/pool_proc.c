@@ -414,10 +414,21 @@ int jg__pool_proc_map(jg_pool *p, jg_map_fn fn, void *ctx, size_t ctx_size,
     struct arena_hdr shape;
     lay_out(&shape, nunits, ctx_size, in_size, out_size, n);
     size_t need = shape.err_off + n * sizeof(int32_t);
-    jg__pool_map_lock(p);
-    int rc = arena_reserve(p, need);
+    /* The round's job is on the heap: the workers read it while the caller
+     * may be a suspended task, whose stack may be shared (exec/latch.c). */
+    struct jg__map_job *job = jg__malloc(sizeof(*job));
+    if (job == NULL) {
+        return -ENOMEM;
+    }
+    int rc = jg__pool_map_lock(p);
+    if (rc < 0) {
+        jg__free(job, sizeof(*job));
+        return rc;
+    }
+    rc = arena_reserve(p, need);
     if (rc < 0) {
         jg__pool_map_unlock(p);
+        jg__free(job, sizeof(*job));
         return rc;
     }
     char *a = p->arena;
@@ -446,8 +457,8 @@ int jg__pool_proc_map(jg_pool *p, jg_map_fn fn, void *ctx, size_t ctx_size,
     int stalls = 0;
     while (h->nunits > 0) {
         atomic_store_explicit(&h->next, 0, memory_order_relaxed);
-        struct jg__map_job job = {.n = n};
-        jg__pool_map_round(p, &job);
+        *job = (struct jg__map_job){.n = n};
+        jg__pool_map_round(p, job);
         uint64_t before = left;
         h->nunits = leftovers(a, &left);
         stalls = left < before ? 0 : stalls + 1;
@@ -475,5 +486,6 @@ int jg__pool_proc_map(jg_pool *p, jg_map_fn fn, void *ctx, size_t ctx_size,
         memcpy(errors, errs, n * sizeof(int));
     }
     jg__pool_map_unlock(p);
+    jg__free(job, sizeof(*job));
     return failed > INT32_MAX ? INT32_MAX : (int)failed;
 }
