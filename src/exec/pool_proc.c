@@ -7,8 +7,9 @@
  *
  * Items: the manager sends a request (function, argument pointer or
  * arg_size bytes) over a stream socket and reads the reply (status, the
- * returned pointer or result_size bytes). While it waits it also watches
- * the child's pidfd, so a child that died is noticed even if something
+ * returned pointer or result_size bytes). It never blocks in send or recv:
+ * while it waits it also watches the child's pidfd (or, without one, polls
+ * the child's state), so a child that died is noticed even if something
  * else still holds its end of the socket. A dead child fails its item with
  * -ECHILD and is replaced at once.
  *
@@ -25,6 +26,7 @@
  * children join.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,7 +101,7 @@ static void child_item(const struct child_cfg *c, const struct req *r,
     void *arg = (void *)(uintptr_t)r->arg;
     if (r->len > 0) {
         arg = grow(buf, cap, r->len);
-        if (jg__os_recv_all(c->sock, -1, arg, r->len) < 0) {
+        if (jg__os_recv_all(c->sock, -1, 0, arg, r->len) < 0) {
             _exit(0);
         }
     }
@@ -113,8 +115,8 @@ static void child_item(const struct child_cfg *c, const struct req *r,
     } else {
         out.len = c->result_size;
     }
-    if (jg__os_send_all(c->sock, &out, sizeof(out)) < 0 ||
-        (out.len > 0 && jg__os_send_all(c->sock, res, out.len) < 0)) {
+    if (jg__os_send_all(c->sock, -1, 0, &out, sizeof(out)) < 0 ||
+        (out.len > 0 && jg__os_send_all(c->sock, -1, 0, res, out.len) < 0)) {
         _exit(0);
     }
 }
@@ -157,7 +159,7 @@ __attribute__((noreturn)) static void child_loop(const struct child_cfg *c) {
     bool placed = false;
     for (;;) {
         struct req r;
-        if (jg__os_recv_all(c->sock, -1, &r, sizeof(r)) < 0) {
+        if (jg__os_recv_all(c->sock, -1, 0, &r, sizeof(r)) < 0) {
             _exit(0);
         }
         if (!placed) {
@@ -186,13 +188,17 @@ __attribute__((noreturn)) static void child_loop(const struct child_cfg *c) {
         }
         child_units(arena);
         struct rep out = {0};
-        if (jg__os_send_all(c->sock, &out, sizeof(out)) < 0) {
+        if (jg__os_send_all(c->sock, -1, 0, &out, sizeof(out)) < 0) {
             _exit(0);
         }
     }
 }
 
 /* ---- the manager (a worker thread of the pool) ---- */
+
+/* Held by a manager from socketpair() to closing the child's end (see
+ * jg__pool_proc_spawn). Process-wide: siblings of every pool. */
+static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int jg__pool_proc_spawn(struct jg__pworker *w) {
     jg_pool *p = w->pool;
@@ -202,18 +208,29 @@ int jg__pool_proc_spawn(struct jg__pworker *w) {
                           .parent = getpid()};
     jg__exec_name(c.name, p->name, w->index);
     int sv[2];
+    /* Under spawn_lock from the socket pair to closing the child's end,
+     * so that no sibling forked meanwhile by another manager inherits
+     * this child's end (it would keep the socket open after the child
+     * died). Forks of one process are serialised by the kernel anyway
+     * (fork holds the parent's mmap lock), so little is lost. Other
+     * forks (jg_process_start, the caller's own) are not covered: for
+     * them the manager watches the child's pidfd or pid (os/proc.h). */
+    pthread_mutex_lock(&spawn_lock);
     int rc = jg__os_socketpair(sv);
     if (rc < 0) {
+        pthread_mutex_unlock(&spawn_lock);
         return rc == -ENOMEM ? -ENOMEM : -EAGAIN;
     }
     c.sock = sv[1];
     jg__os_place_pick(&c.place);
     pid_t pid = jg__os_fork();
     if (pid == 0) {
+        /* spawn_lock stays locked here: the child never takes it. */
         jg__os_close(sv[0]);
         child_loop(&c);
     }
     jg__os_close(sv[1]);
+    pthread_mutex_unlock(&spawn_lock);
     if (pid < 0) {
         jg__os_close(sv[0]);
         return pid == -ENOMEM ? -ENOMEM : -EAGAIN;
@@ -246,7 +263,8 @@ static void reap(struct jg__pworker *w, bool kill_it) {
 void jg__pool_proc_stop(struct jg__pworker *w) {
     if (w->sock >= 0) {
         struct req r = {.kind = REQ_STOP};
-        bool sent = jg__os_send_all(w->sock, &r, sizeof(r)) == 0;
+        bool sent =
+            jg__os_send_all(w->sock, w->pidfd, w->pid, &r, sizeof(r)) == 0;
         reap(w, !sent);
     }
     if (w->buf != NULL) {
@@ -282,17 +300,17 @@ void jg__pool_proc_item(struct jg__pworker *w, struct jg_future *f) {
                     .arg = (uint64_t)(uintptr_t)f->arg,
                     .len = o->arg_size};
     struct rep rep;
-    int rc = jg__os_send_all(w->sock, &r, sizeof(r));
+    int rc = jg__os_send_all(w->sock, w->pidfd, w->pid, &r, sizeof(r));
     if (rc == 0 && o->arg_size > 0) {
-        rc = jg__os_send_all(w->sock, f->arg, o->arg_size);
+        rc = jg__os_send_all(w->sock, w->pidfd, w->pid, f->arg, o->arg_size);
     }
     if (rc == 0) {
-        rc = jg__os_recv_all(w->sock, w->pidfd, &rep, sizeof(rep));
+        rc = jg__os_recv_all(w->sock, w->pidfd, w->pid, &rep, sizeof(rep));
     }
-    if (rc == 0 && rep.len > 0) {
-        rc = rep.len == o->result_size
-                 ? jg__os_recv_all(w->sock, w->pidfd, f->resbuf, rep.len)
-                 : -EPROTO;
+    if (rc == 0 && rep.len > 0 && rep.len != o->result_size) {
+        rc = -EPROTO;
+    } else if (rc == 0 && rep.len > 0) {
+        rc = jg__os_recv_all(w->sock, w->pidfd, w->pid, f->resbuf, rep.len);
     }
     if (rc < 0) {
         replace(w);
@@ -310,9 +328,9 @@ void jg__pool_proc_round(struct jg__pworker *w, struct jg__map_job *job) {
     }
     struct req r = {.kind = REQ_MAP, .len = w->pool->arena_len};
     struct rep rep;
-    int rc = jg__os_send_all(w->sock, &r, sizeof(r));
+    int rc = jg__os_send_all(w->sock, w->pidfd, w->pid, &r, sizeof(r));
     if (rc == 0) {
-        rc = jg__os_recv_all(w->sock, w->pidfd, &rep, sizeof(rep));
+        rc = jg__os_recv_all(w->sock, w->pidfd, w->pid, &rep, sizeof(rep));
     }
     if (rc < 0) {
         replace(w);

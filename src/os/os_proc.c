@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -65,29 +66,34 @@ int jg__os_socketpair(int fds[2]) {
                                                                        : 0;
 }
 
-int jg__os_send_all(int fd, const void *buf, size_t len) {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno == ECONNRESET ? -EPIPE : -errno;
+int jg__os_child_running(pid_t pid) {
+    for (;;) {
+        siginfo_t si = {0};
+        /* WNOWAIT: look without reaping, so the caller's waitpid still
+         * gets the status (and the pid cannot be reused meanwhile). */
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+            return si.si_pid == 0 ? 1 : 0;
         }
-        p += n;
-        len -= (size_t)n;
+        if (errno != EINTR) {
+            return -errno;
+        }
     }
-    return 0;
 }
 
-/* Wait until fd is readable or pidfd says the peer ended. Returns 1 when
- * fd is readable, 0 when only the peer's end is known, or -errno. */
-static int wait_readable(int fd, int pidfd) {
-    struct pollfd pf[2] = {{.fd = fd, .events = POLLIN},
+/* How long one poll waits when there is no pidfd to watch: the child's
+ * end is then checked with waitid() this often. 100 ms: a dead child is
+ * noticed soon enough, and an idle wait costs ten wake-ups a second. */
+#define POLL_NO_PIDFD_MS 100
+
+/* Wait until fd has `events` or the peer (pidfd, else pid) has ended.
+ * Returns 1 when fd is ready, 0 when the peer is known to have ended, or
+ * -errno. With neither pidfd nor pid, waits for fd alone. */
+static int wait_ready(int fd, short events, int pidfd, pid_t pid) {
+    struct pollfd pf[2] = {{.fd = fd, .events = events},
                            {.fd = pidfd, .events = POLLIN}};
+    int timeout = pidfd < 0 && pid > 0 ? POLL_NO_PIDFD_MS : -1;
     for (;;) {
-        int n = poll(pf, pidfd >= 0 ? 2 : 1, -1);
+        int n = poll(pf, pidfd >= 0 ? 2 : 1, timeout);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -97,16 +103,53 @@ static int wait_readable(int fd, int pidfd) {
         if (pf[0].revents != 0) {
             return 1;
         }
-        return 0;
+        if (n > 0) {
+            return 0; /* The pidfd: the peer ended. */
+        }
+        int r = jg__os_child_running(pid);
+        if (r <= 0) {
+            return r == 0 ? 0 : r;
+        }
     }
 }
 
-int jg__os_recv_all(int fd, int pidfd, void *buf, size_t len) {
+int jg__os_send_all(int fd, int pidfd, pid_t pid, const void *buf, size_t len) {
+    const char *p = buf;
+    bool watch = pidfd >= 0 || pid > 0;
+    while (len > 0) {
+        /* Never block in send while watching the peer: if something else
+         * holds the peer's end of the socket, a dead peer gives no EPIPE
+         * and a full buffer would block for good. */
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | (watch ? MSG_DONTWAIT : 0));
+        if (n >= 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return errno == ECONNRESET ? -EPIPE : -errno;
+        }
+        int r = wait_ready(fd, POLLOUT, pidfd, pid);
+        if (r < 0) {
+            return r;
+        }
+        if (r == 0) {
+            return -EPIPE; /* The peer ended: nobody will read the rest. */
+        }
+    }
+    return 0;
+}
+
+int jg__os_recv_all(int fd, int pidfd, pid_t pid, void *buf, size_t len) {
     char *p = buf;
+    bool watch = pidfd >= 0 || pid > 0;
     while (len > 0) {
         /* Try first: the reply is usually there already or soon, and a
          * blocking recv costs one syscall instead of poll plus recv. */
-        ssize_t n = recv(fd, p, len, pidfd >= 0 ? MSG_DONTWAIT : 0);
+        ssize_t n = recv(fd, p, len, watch ? MSG_DONTWAIT : 0);
         if (n > 0) {
             p += n;
             len -= (size_t)n;
@@ -121,7 +164,7 @@ int jg__os_recv_all(int fd, int pidfd, void *buf, size_t len) {
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             return errno == ECONNRESET ? -EPIPE : -errno;
         }
-        int r = wait_readable(fd, pidfd);
+        int r = wait_ready(fd, POLLIN, pidfd, pid);
         if (r < 0) {
             return r;
         }

@@ -33,17 +33,26 @@ int jg__os_die_with_parent(pid_t parent);
 /* A connected pair of stream sockets (close-on-exec). Returns 0 or -errno. */
 int jg__os_socketpair(int fds[2]);
 
-/* Write all len bytes to socket fd (no SIGPIPE). Returns 0 or -errno
- * (-EPIPE when the peer is gone). */
-int jg__os_send_all(int fd, const void *buf, size_t len);
+/* Is child pid still running? Looks without reaping it (waitid with
+ * WNOWAIT). Returns 1 while it runs, 0 once it has ended, or -errno. */
+int jg__os_child_running(pid_t pid);
 
 /*
- * Read exactly len bytes from socket fd. While waiting, also watch pidfd
- * (when >= 0): once it is readable (the peer process ended) and nothing
- * more can be read, give up. Returns 0, -EPIPE on end of file or a dead
- * peer, or -errno.
+ * Write all len bytes to socket fd (no SIGPIPE). The peer process is
+ * watched while the socket is full: through pidfd when >= 0, else by
+ * checking child pid every 100 ms when pid > 0; with neither, the send
+ * just blocks. Returns 0, -EPIPE when the peer is gone (even if another
+ * process still holds its end of the socket), or -errno.
  */
-int jg__os_recv_all(int fd, int pidfd, void *buf, size_t len);
+int jg__os_send_all(int fd, int pidfd, pid_t pid, const void *buf,
+                    size_t len);
+
+/*
+ * Read exactly len bytes from socket fd, watching the peer process as
+ * jg__os_send_all() does: once it has ended and nothing more can be read,
+ * give up. Returns 0, -EPIPE on end of file or a dead peer, or -errno.
+ */
+int jg__os_recv_all(int fd, int pidfd, pid_t pid, void *buf, size_t len);
 
 /* jg__os_close() is in os/os.h. */
 

@@ -2,13 +2,18 @@
 /*
  * test_exec_pool.c - thread and process pools and their futures: results,
  * copied arguments and results, deadlines, cancelling a queued item, a
- * worker process that dies (its item fails, the rest go on), every error,
+ * worker process that dies (its item fails, the rest go on), one killed
+ * while idle with its socket end held elsewhere (no hang), every error,
  * and waits from inside tasks that suspend only the task.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
+#include "exec/pool.h"
 #include "exec_check.h"
 
 static void *square(void *arg) {
@@ -257,6 +262,113 @@ Test(pool, a_dead_worker_fails_its_item_and_is_replaced, .timeout = 60) {
     }
     cr_assert_eq(jg_pool_free(p), 0);
     leak_end(lc);
+}
+
+/* ---- a worker process that died while idle ---- */
+
+/* More than a socket's buffer holds, so that sending it to a child that
+ * does not read blocks (the kernel's default buffer is about 200 KiB). */
+#define BIG_ARG ((size_t)8 << 20)
+
+static void *first_byte(void *arg) {
+    return (void *)(uintptr_t)((const unsigned char *)arg)[0];
+}
+
+/* Take copies of every socket that process pid holds (pidfd_getfd, Linux
+ * 5.6): its end of the pool's socket pair then stays open after it dies,
+ * as when a sibling forked at the wrong time inherited it. Returns how
+ * many were taken (0 where the kernel cannot). */
+static int hold_sockets(pid_t pid, int *held, int cap) {
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) {
+        return 0;
+    }
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    cr_assert(d != NULL);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < cap) {
+        char path[384], link[64];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ssize_t len = readlink(path, link, sizeof(link) - 1);
+        if (len <= 0) {
+            continue;
+        }
+        link[len] = '\0';
+        if (strncmp(link, "socket:", 7) == 0) {
+            int fd = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+            if (fd >= 0) {
+                held[n++] = fd;
+            }
+        }
+    }
+    closedir(d);
+    close(pidfd);
+    return n;
+}
+
+/* The pool's only child is killed while idle, with its socket end held
+ * elsewhere; the next items, each more than the socket can buffer, must
+ * not hang: they run on a replacement child or fail with -ECHILD. With
+ * no_pidfd, the manager has no pidfd for the child (as on kernels before
+ * 5.3) and must notice the death by itself. */
+static void idle_child_killed(bool no_pidfd) {
+    struct leakcheck lc = leak_begin();
+    jg_pool *p;
+    jg_pool_opts o = {
+        .kind = JG_POOL_PROCESSES, .workers = 1, .arg_size = BIG_ARG};
+    cr_assert_eq(jg_pool_new(&p, &o), 0);
+    unsigned char *arg = calloc(1, BIG_ARG);
+    cr_assert(arg != NULL);
+    arg[0] = 7;
+    jg_future *f;
+    void *r = NULL;
+    cr_assert_eq(jg_pool_submit(p, &f, first_byte, arg), 0);
+    cr_assert_eq(jg_future_wait(f, JG_FOREVER, &r), 0);
+    cr_assert_eq((uintptr_t)r, 7);
+    jg_future_free(f);
+    /* The manager is idle now (waiting for work under the pool's lock). */
+    pthread_mutex_lock(&p->lock);
+    pid_t pid = p->w[0].pid;
+    if (no_pidfd) {
+        close(p->w[0].pidfd);
+        p->w[0].pidfd = -1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    int held[16];
+    int nheld = hold_sockets(pid, held, 16);
+    kill(pid, SIGKILL);
+    siginfo_t si;
+    /* Wait until it has died, leaving it for the manager to reap. */
+    cr_assert_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(jg_pool_submit(p, &f, first_byte, arg), 0);
+        r = NULL;
+        int rc = jg_future_wait(f, JG_FOREVER, &r);
+        if (i == 0 && rc == -ECHILD) {
+            jg_future_free(f); /* Sent to the dead child. */
+            continue;
+        }
+        cr_assert_eq(rc, 0, "item %d: %d", i, rc);
+        cr_assert_eq((uintptr_t)r, 7);
+        jg_future_free(f);
+    }
+    for (int i = 0; i < nheld; i++) {
+        close(held[i]);
+    }
+    free(arg);
+    cr_assert_eq(jg_pool_free(p), 0);
+    leak_end(lc);
+}
+
+Test(pool, an_idle_child_killed_does_not_hang_a_large_send, .timeout = 60) {
+    idle_child_killed(false);
+}
+
+Test(pool, an_idle_child_killed_is_noticed_without_a_pidfd, .timeout = 60) {
+    idle_child_killed(true);
 }
 
 /* ---- errors ---- */
