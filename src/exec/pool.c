@@ -344,12 +344,15 @@ static int start_workers(jg_pool *p) {
     if (started < n) {
         /* Account for the workers that never started. */
         int missing = n - started;
-        atomic_fetch_sub(&p->live, missing);
+        /* Acq_rel, as a worker's own exit: whoever takes live to 0 sets
+         * exited, and the workers that started may all be gone by now
+         * (a failed fork ends them at once). */
+        if (atomic_fetch_sub_explicit(&p->live, missing,
+                                      memory_order_acq_rel) == missing) {
+            jg__latch_set(&p->exited);
+        }
         if (atomic_fetch_sub(&st->left, missing) == missing) {
             jg__latch_set(&st->done);
-        }
-        if (started == 0) {
-            jg__latch_set(&p->exited);
         }
     }
     jg__latch_wait(&st->done, JG_FOREVER);
