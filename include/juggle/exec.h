@@ -345,7 +345,7 @@ typedef int (*jg_map_fn)(void *ctx, const void *in, void *out);
 /* Map options. All-zero (or a NULL pointer) means "defaults". */
 typedef struct jg_map_opts {
     /* Items per chunk handed to a worker; 0 = automatic (a few chunks per
-     * worker). */
+     * worker). Any value over n means one chunk of all n items. */
     size_t chunk;
     /* Process pools: bytes of ctx copied to the children for this call
      * (fn gets a pointer to the copy); 0 = the ctx pointer is passed as

@@ -106,6 +106,9 @@ int jg_map(jg_pool *p, jg_map_fn fn, void *ctx, const void *in, size_t in_size,
             chunk = 1;
         }
     }
+    if (chunk > n) {
+        chunk = n; /* One chunk; and n + chunk - 1 cannot wrap below. */
+    }
     if (p != NULL && p->o.kind == JG_POOL_PROCESSES) {
         return jg__pool_proc_map(p, fn, ctx, o.ctx_size, in, in_size, out,
                                  out_size, n, errors, chunk);
@@ -128,8 +131,9 @@ int jg_map(jg_pool *p, jg_map_fn fn, void *ctx, const void *in, size_t in_size,
                                 .nchunks = (n + chunk - 1) / chunk};
     int rc;
     if (p == NULL) {
-        rc = jg_par_for(0, (int64_t)n, o.chunk > 0 ? (int64_t)o.chunk : 0,
-                        body, job);
+        /* chunk <= n <= INT64_MAX: the cast is exact. */
+        rc = jg_par_for(0, (int64_t)n, o.chunk > 0 ? (int64_t)chunk : 0, body,
+                        job);
     } else {
         rc = jg__pool_map_lock(p);
         if (rc == 0) {

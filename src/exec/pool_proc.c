@@ -428,7 +428,7 @@ static void lay_out(struct arena_hdr *h, size_t nunits, size_t ctx_size,
 int jg__pool_proc_map(jg_pool *p, jg_map_fn fn, void *ctx, size_t ctx_size,
                       const char *in, size_t in_size, char *out,
                       size_t out_size, size_t n, int *errors, size_t chunk) {
-    size_t nunits = (n + chunk - 1) / chunk;
+    size_t nunits = n / chunk + (n % chunk != 0); /* No n + chunk - 1. */
     struct arena_hdr shape;
     lay_out(&shape, nunits, ctx_size, in_size, out_size, n);
     size_t need = shape.err_off + n * sizeof(int32_t);

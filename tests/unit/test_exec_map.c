@@ -55,6 +55,9 @@ static void maps_on(jg_pool *p) {
     check_map(p, 10000, 3333);
     check_map(p, 10000, 20000);
     check_map(p, 100000, 0);
+    /* Chunks bigger than n are one chunk: n + chunk - 1 must not wrap. */
+    check_map(p, 1000, SIZE_MAX);
+    check_map(p, 1000, SIZE_MAX / 2 + 2);
 }
 
 Test(map, on_a_thread_pool, .timeout = 60) {
