@@ -229,6 +229,11 @@ typedef struct jg_pool_opts {
     size_t result_size;
     /* Name prefix of the workers' threads or processes; NULL = "jg-pool". */
     const char *name;
+    /* Stack size in bytes of each worker thread, and so of each worker
+     * process (forked by its thread); 0 = the system default, as for
+     * jg_thread_start() (the stack rlimit, often 8 MiB, committed page by
+     * page). At least 16 KiB. */
+    size_t stack_size;
 } jg_pool_opts;
 
 /*
@@ -241,7 +246,8 @@ typedef struct jg_pool_opts {
  * opts:    optional; read during the call.
  * Returns: 0 once every worker (and child) has started.
  * Errors:  -EINVAL for a NULL out, an unknown kind, workers outside
- *          0..1024 or arg_size / result_size over 1 GiB; -ENOMEM;
+ *          0..1024, arg_size / result_size over 1 GiB, or a stack_size
+ *          below 16 KiB or refused by the system; -ENOMEM;
  *          -EAGAIN when a thread or a process cannot be created (those
  *          started so far are stopped first).
  * Thread:  any thread, inside or outside a task.

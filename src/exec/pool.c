@@ -27,6 +27,7 @@
 
 #define MAX_WORKERS 1024
 #define MAX_COPY ((size_t)1 << 30)
+#define MIN_STACK (16 * 1024) /* As jg_thread_start's. */
 
 struct map_turn {
     struct jg__latch go;
@@ -281,7 +282,8 @@ static int check_opts(jg_pool_opts *o) {
         return -EINVAL;
     }
     if (o->workers < 0 || o->workers > MAX_WORKERS || o->arg_size > MAX_COPY ||
-        o->result_size > MAX_COPY) {
+        o->result_size > MAX_COPY ||
+        (o->stack_size != 0 && o->stack_size < MIN_STACK)) {
         return -EINVAL;
     }
     if (o->workers == 0) {
@@ -329,15 +331,23 @@ static int start_workers(jg_pool *p) {
     for (; started < n; started++) {
         args[started] = (struct worker_arg){.w = &p->w[started], .st = st};
         jg__os_place_pick(&args[started].place);
+        /* The default stack (jg_thread_start's): items run on it, in the
+         * thread or in the child forked from it, and must not find less
+         * room than on a thread of their own. */
         pthread_attr_t attr;
         pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, 256 * 1024);
-        int e = jg__os_place_create(&p->w[started].th, &attr,
+        int e = 0;
+        if (p->o.stack_size != 0) {
+            e = pthread_attr_setstacksize(&attr, p->o.stack_size);
+        }
+        if (e == 0) {
+            e = jg__os_place_create(&p->w[started].th, &attr,
                                     &args[started].place, worker_main,
                                     &args[started]);
+        }
         pthread_attr_destroy(&attr);
         if (e != 0) {
-            rc = -EAGAIN;
+            rc = e == EINVAL ? -EINVAL : -EAGAIN;
             break;
         }
     }

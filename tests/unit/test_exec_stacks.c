@@ -7,6 +7,7 @@
  * parks one or two shared-stack waiters on a one-worker runtime behind a
  * gate, lets a shared-stack scribbler fill a large local buffer, and only
  * then opens the gate: the results must be right and nothing may crash.
+ * Also: pool workers have the stack of a thread of jg_thread_start().
  */
 #include <pthread.h>
 #include <string.h>
@@ -236,4 +237,66 @@ Test(stacks, shared_stack_frees_a_pool, .timeout = 60) {
     play_scene(&s);
     leak_end(lc);
     gate_close(&gate);
+}
+
+/* ---- the stacks of pool workers ---- */
+
+/* An item with 1 MiB of locals, every page touched: fine on a thread of
+ * jg_thread_start's default stack, so fine in a pool. */
+static void *deep(void *arg) {
+    volatile unsigned char big[1 << 20];
+    for (size_t i = 0; i < sizeof(big); i += 1024) {
+        big[i] = (unsigned char)(i >> 10);
+    }
+    return (void *)((uintptr_t)big[5 * 1024] + (uintptr_t)arg);
+}
+
+static void *stack_size(void *arg) {
+    (void)arg;
+    pthread_attr_t a;
+    size_t size = 0;
+    pthread_getattr_np(pthread_self(), &a);
+    pthread_attr_getstacksize(&a, &size);
+    pthread_attr_destroy(&a);
+    return (void *)size;
+}
+
+Test(stacks, pool_items_get_a_threads_default_stack, .timeout = 60) {
+    struct leakcheck lc = leak_begin();
+    for (int k = 0; k < 2; k++) {
+        jg_pool *p;
+        jg_pool_opts o = {.kind = (jg_pool_kind)k, .workers = 2};
+        cr_assert_eq(jg_pool_new(&p, &o), 0);
+        jg_future *f[4];
+        for (intptr_t i = 0; i < 4; i++) {
+            cr_assert_eq(jg_pool_submit(p, &f[i], deep, (void *)i), 0);
+        }
+        for (intptr_t i = 0; i < 4; i++) {
+            void *r = NULL;
+            int rc = jg_future_wait(f[i], JG_FOREVER, &r);
+            cr_assert_eq(rc, 0, "kind %d item %d: %d", k, (int)i, rc);
+            cr_assert_eq((intptr_t)r, 5 + i);
+            jg_future_free(f[i]);
+        }
+        cr_assert_eq(jg_pool_free(p), 0);
+    }
+    leak_end(lc);
+}
+
+Test(stacks, pools_take_a_stack_size, .timeout = 60) {
+    struct leakcheck lc = leak_begin();
+    jg_pool *p = (jg_pool *)0x1;
+    jg_pool_opts bad = {.stack_size = 1000};
+    cr_assert_eq(jg_pool_new(&p, &bad), -EINVAL);
+    cr_assert_eq((uintptr_t)p, 1, "out written on error");
+    jg_pool_opts o = {.workers = 1, .stack_size = (size_t)3 << 20};
+    cr_assert_eq(jg_pool_new(&p, &o), 0);
+    jg_future *f;
+    cr_assert_eq(jg_pool_submit(p, &f, stack_size, NULL), 0);
+    void *r = NULL;
+    cr_assert_eq(jg_future_wait(f, JG_FOREVER, &r), 0);
+    cr_assert((size_t)r >= (size_t)3 << 20, "stack of %zu", (size_t)r);
+    jg_future_free(f);
+    cr_assert_eq(jg_pool_free(p), 0);
+    leak_end(lc);
 }
