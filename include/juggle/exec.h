@@ -310,7 +310,9 @@ JG_API int jg_pool_submit(jg_pool *p, jg_future **out, jg_task_fn fn,
  * Errors:   -EINVAL for a NULL f or a negative deadline other than
  *           JG_FOREVER; -ETIMEDOUT when the deadline passed first (the
  *           future is still valid); -ECANCELED when it was cancelled;
- *           -ECHILD when the worker process running it died; -ENODATA
+ *           -ECHILD when the worker process running it died (one that
+ *           died before it took the item is replaced, and the item runs
+ *           on the replacement); -ENODATA
  *           when fn returned NULL although result_size > 0; -EAGAIN when
  *           no worker process could be started to run it.
  * Thread:   any thread, inside or outside a task.

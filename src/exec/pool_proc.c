@@ -11,7 +11,8 @@
  * while it waits it also watches the child's pidfd (or, without one, polls
  * the child's state), so a child that died is noticed even if something
  * else still holds its end of the socket. A dead child fails its item with
- * -ECHILD and is replaced at once.
+ * -ECHILD and is replaced at once; one that died while idle is replaced
+ * before the next item is sent, which then runs on the replacement.
  *
  * Map: one shared arena per pool (a memfd, created before the children so
  * every child inherits the fd) holds a header, the work units (chunks),
@@ -289,24 +290,53 @@ static int ensure_child(struct jg__pworker *w) {
     return jg__pool_proc_spawn(w) < 0 ? -EAGAIN : 0;
 }
 
-void jg__pool_proc_item(struct jg__pworker *w, struct jg_future *f) {
-    const jg_pool_opts *o = &w->pool->o;
-    if (ensure_child(w) < 0) {
-        jg__future_complete(f, -EAGAIN);
-        return;
+/* A child that died while idle (killed, or out of memory) is noticed
+ * only here, before work is sent to it: replace it first, so that the
+ * work goes to a live child instead of failing with -ECHILD. One waitid()
+ * that does not reap (os/proc.h). */
+static void replace_if_gone(struct jg__pworker *w) {
+    if (w->pid > 0 && jg__os_child_running(w->pid) == 0) {
+        replace(w);
     }
+}
+
+/* Send item f's request and its copied argument. Returns 0 or -errno. */
+static int send_item(struct jg__pworker *w, struct jg_future *f) {
+    size_t asz = w->pool->o.arg_size;
     struct req r = {.kind = REQ_ITEM,
                     .fn = (uint64_t)(uintptr_t)f->fn,
                     .arg = (uint64_t)(uintptr_t)f->arg,
-                    .len = o->arg_size};
-    struct rep rep;
+                    .len = asz};
     int rc = jg__os_send_all(w->sock, w->pidfd, w->pid, &r, sizeof(r));
-    if (rc == 0 && o->arg_size > 0) {
-        rc = jg__os_send_all(w->sock, w->pidfd, w->pid, f->arg, o->arg_size);
+    if (rc == 0 && asz > 0) {
+        rc = jg__os_send_all(w->sock, w->pidfd, w->pid, f->arg, asz);
     }
-    if (rc == 0) {
-        rc = jg__os_recv_all(w->sock, w->pidfd, w->pid, &rep, sizeof(rep));
+    return rc;
+}
+
+void jg__pool_proc_item(struct jg__pworker *w, struct jg_future *f) {
+    const jg_pool_opts *o = &w->pool->o;
+    /* A send that failed did not deliver the whole request, so the child
+     * never ran the item: try once more on a replacement. (Two children
+     * in a row dying before they read: give up.) */
+    int rc = -EPIPE;
+    for (int tries = 0; tries < 2 && rc < 0; tries++) {
+        replace_if_gone(w);
+        if (ensure_child(w) < 0) {
+            jg__future_complete(f, -EAGAIN);
+            return;
+        }
+        rc = send_item(w, f);
+        if (rc < 0) {
+            replace(w);
+        }
     }
+    if (rc < 0) {
+        jg__future_complete(f, -ECHILD);
+        return;
+    }
+    struct rep rep;
+    rc = jg__os_recv_all(w->sock, w->pidfd, w->pid, &rep, sizeof(rep));
     if (rc == 0 && rep.len > 0 && rep.len != o->result_size) {
         rc = -EPROTO;
     } else if (rc == 0 && rep.len > 0) {
@@ -323,6 +353,7 @@ void jg__pool_proc_item(struct jg__pworker *w, struct jg_future *f) {
 
 void jg__pool_proc_round(struct jg__pworker *w, struct jg__map_job *job) {
     (void)job;
+    replace_if_gone(w);
     if (ensure_child(w) < 0) {
         return; /* The other children take the units. */
     }
