@@ -309,12 +309,13 @@ JG_API int jg_pool_submit(jg_pool *p, jg_future **out, jg_task_fn fn,
  * Returns:  0 when the item ran and returned.
  * Errors:   -EINVAL for a NULL f or a negative deadline other than
  *           JG_FOREVER; -ETIMEDOUT when the deadline passed first (the
- *           future is still valid); -ECANCELED when it was cancelled;
- *           -ECHILD when the worker process running it died (one that
- *           died before it took the item is replaced, and the item runs
- *           on the replacement); -ENODATA
- *           when fn returned NULL although result_size > 0; -EAGAIN when
- *           no worker process could be started to run it.
+ *           future is still valid); -ENOMEM when, inside a task, the
+ *           deadline's timer could not be armed (the future is still
+ *           valid); -ECANCELED when it was cancelled; -ECHILD when the
+ *           worker process running it died (one that died before it took
+ *           the item is replaced, and the item runs on the replacement);
+ *           -ENODATA when fn returned NULL although result_size > 0;
+ *           -EAGAIN when no worker process could be started to run it.
  * Thread:   any thread, inside or outside a task.
  * Blocks:   until done or the deadline: inside a task, suspends the task
  *           (not its worker); outside, blocks the thread. Not a

@@ -41,8 +41,9 @@ void jg__latch_set(struct jg__latch *l);
 /* Has it been set? (Acquire: what the setter wrote before is visible.) */
 bool jg__latch_is_set(struct jg__latch *l);
 /* Wait until set or deadline (absolute ns, or JG_FOREVER). Inside a task
- * the task is suspended, elsewhere the thread blocks. Returns 0 or
- * -ETIMEDOUT. Not a cancellation point. */
+ * the task is suspended, elsewhere the thread blocks. Returns 0,
+ * -ETIMEDOUT, or (a task with a deadline whose timer cannot be armed)
+ * -ENOMEM. Not a cancellation point. */
 int jg__latch_wait(struct jg__latch *l, int64_t deadline);
 
 /* In a child just forked by src/exec: forget the parent's runtime (the

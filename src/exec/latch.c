@@ -145,8 +145,15 @@ static int wait_task(struct jg__latch *l, struct jg_task *self,
     if (deadline != JG_FOREVER) {
         int rc = jg__timer_arm(self, deadline, me->seq);
         if (rc < 0) {
-            /* No timer: wait without one rather than fail the wait. */
-            deadline = JG_FOREVER;
+            /* No timer (no memory): fail the wait rather than wait past
+             * the deadline, maybe for ever. Once unlinked no setter can
+             * wake us; a wake that came before is absorbed. */
+            pthread_mutex_lock(&l->lock);
+            unlink_waiter(l, me);
+            pthread_mutex_unlock(&l->lock);
+            jg__park_abandon(self, me->seq);
+            jg__free(me, sizeof(*me));
+            return jg__latch_is_set(l) ? 0 : rc;
         }
     }
     jg__park(self, me->seq, false);
