@@ -250,7 +250,10 @@ int jg__pool_proc_spawn(struct jg__pworker *w) {
 static void reap(struct jg__pworker *w, bool kill_it) {
     if (w->pid > 0) {
         if (kill_it) {
-            kill(w->pid, SIGKILL);
+            /* Through the pidfd where there is one: if the child was
+             * reaped behind our back (waitpid(-1) elsewhere, SIGCHLD
+             * ignored), its pid may belong to another process by now. */
+            jg__os_kill_child(w->pidfd, w->pid, SIGKILL);
         }
         int status;
         jg__os_waitpid(w->pid, &status);

@@ -45,6 +45,22 @@ int jg__os_pidfd_open(pid_t pid) {
 #endif
 }
 
+int jg__os_kill_child(int pidfd, pid_t pid, int sig) {
+#ifdef SYS_pidfd_send_signal
+    if (pidfd >= 0) {
+        if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0) {
+            return 0;
+        }
+        if (errno != ENOSYS) {
+            return -errno;
+        }
+    }
+#else
+    (void)pidfd;
+#endif
+    return kill(pid, sig) == 0 ? 0 : -errno;
+}
+
 void jg__os_set_name(const char *name) {
     /* The kernel copies at most TASK_COMM_LEN (16) bytes, NUL included,
      * and truncates the rest: no copy here (a freshly forked child should

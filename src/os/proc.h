@@ -22,6 +22,11 @@ int jg__os_waitpid(pid_t pid, int *status);
  * kernels before 5.3). Close-on-exec. */
 int jg__os_pidfd_open(pid_t pid);
 
+/* Send signal sig to child process pid: through pidfd when >= 0 (it
+ * cannot reach another process that reused the pid), else with kill(2).
+ * Returns 0 or -errno (-ESRCH once the child has been reaped). */
+int jg__os_kill_child(int pidfd, pid_t pid, int sig);
+
 /* Set the calling thread's name (the process's /proc comm when called by
  * a single-threaded child); truncated to 15 bytes. */
 void jg__os_set_name(const char *name);

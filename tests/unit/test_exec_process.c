@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "exec_check.h"
+#include "os/proc.h"
 
 static void *plus_one(void *arg) {
     return (void *)((intptr_t)arg + 1);
@@ -368,4 +369,24 @@ Test(process, children_start_their_own_children) {
         cr_assert_eq((intptr_t)r, 6004);
     }
     leak_end(lc);
+}
+
+/* The pool's managers kill a child through its pidfd (os/proc.h): that
+ * reaches the child while it lives, and nothing once it is reaped, even
+ * if its pid were reused. */
+Test(process, kill_child_goes_through_the_pidfd) {
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    int pidfd = jg__os_pidfd_open(pid);
+    cr_assert(pidfd >= 0, "pidfd_open: %d", pidfd);
+    cr_assert_eq(jg__os_kill_child(pidfd, pid, SIGKILL), 0);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    cr_assert_eq(jg__os_kill_child(pidfd, pid, SIGKILL), -ESRCH);
+    close(pidfd);
 }
