@@ -36,6 +36,12 @@
  * task may wait to read and one to write on an fd at a time (-EBUSY for a
  * second one); jg_wait_fd with both events counts as both.
  *
+ * Buffers may live on the calling task's stack, whatever its stack mode:
+ * a task on a shared stack (JG_STACK_SHARED), whose stack bytes move
+ * while it waits, has its regular-file I/O go through a heap copy of its
+ * buffers and its socket I/O the readiness way (system calls made while it
+ * runs), never through requests that work on its buffers meanwhile.
+ *
  * Stream sockets under io_uring with one worker (Linux 6.1+): reads and
  * writes that would wait go through io_uring receive and send requests,
  * submitted together with the runtime's next poll, so a busy
@@ -212,7 +218,10 @@ JG_API int jg_close(int fd);
  *
  * fn:       the function; runs exactly once when the call succeeds, never
  *           when it fails.
- * arg:      passed to fn; borrowed until fn returns.
+ * arg:      passed to fn; borrowed until fn returns. A task on a shared
+ *           stack (JG_STACK_SHARED) must not pass a pointer into its
+ *           stack: fn runs on another thread while the task is suspended
+ *           and its stack bytes are elsewhere (use the heap).
  * result:   optional; receives fn's return value.
  * Returns:  0 once fn has returned.
  * Errors:   -EINVAL for a NULL fn; -EAGAIN when no pool thread exists and

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <string.h>
 
 #include "io/reactor.h"
 #include "juggle/io.h"
@@ -233,6 +234,72 @@ static ssize_t io_file(struct jg_task *self, struct jg__reactor *r,
     return n;
 }
 
+/*
+ * A task on a shared stack (JG_STACK_SHARED): its stack bytes are copied
+ * out while it is suspended, and the next shared-stack task of its worker
+ * runs at the same addresses. A request that another thread or the
+ * kernel carries out while the task waits (a regular-file request, a
+ * socket request) must then not name its stack: buffers there would be
+ * written into another task's frames, and the iovec array read from them.
+ */
+static bool on_shared_stack(struct jg_task *self, const void *p, size_t len) {
+    const struct jg__stack *s = &self->x->worker->sstack;
+    const char *lo = s->lo, *hi = lo + s->size, *b = p;
+    return len > 0 && b < hi && b + len > lo;
+}
+
+static bool req_on_shared_stack(struct jg_task *self, const struct req *q) {
+    if (self->mode != JG_STACK_SHARED) {
+        return false;
+    }
+    if (on_shared_stack(self, q->iov, (size_t)q->iovcnt * sizeof(*q->iov))) {
+        return true;
+    }
+    for (int i = 0; i < q->iovcnt; i++) {
+        if (on_shared_stack(self, q->iov[i].iov_base, q->iov[i].iov_len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* io_file() through a heap copy of the request's buffers (and of its one
+ * iovec): for a shared-stack task whose request names its stack. */
+static ssize_t io_file_bounced(struct jg_task *self, struct jg__reactor *r,
+                               struct jg__fdrec *rec, uint32_t gen,
+                               const struct req *q, int64_t deadline) {
+    size_t len = req_len(q);
+    size_t size = sizeof(struct iovec) + len;
+    struct iovec *iov = jg__malloc(size);
+    if (iov == NULL) {
+        return -ENOMEM;
+    }
+    char *buf = (char *)(iov + 1);
+    *iov = (struct iovec){buf, len};
+    bool writes = req_writes(q);
+    if (writes) {
+        size_t at = 0;
+        for (int i = 0; i < q->iovcnt; i++) {
+            memcpy(buf + at, q->iov[i].iov_base, q->iov[i].iov_len);
+            at += q->iov[i].iov_len;
+        }
+    }
+    struct req b = {.op = writes ? OP_WRITEV : OP_READV, .fd = q->fd,
+                    .iov = iov, .iovcnt = 1};
+    ssize_t n = io_file(self, r, rec, gen, &b, deadline);
+    if (!writes && n > 0) {
+        size_t left = (size_t)n, at = 0;
+        for (int i = 0; i < q->iovcnt && left > 0; i++) {
+            size_t k = q->iov[i].iov_len < left ? q->iov[i].iov_len : left;
+            memcpy(q->iov[i].iov_base, buf + at, k);
+            at += k;
+            left -= k;
+        }
+    }
+    jg__free(iov, size);
+    return n;
+}
+
 /* A stream socket on a JG__POLLER_ASYNC_SOCK backend: the data moves
  * through the backend's requests, batched, instead of a system call each
  * (see the file comment). */
@@ -296,12 +363,16 @@ static ssize_t io_inside(struct jg_task *self, const struct req *q,
     if (kind < 0) {
         return kind;
     }
+    bool on_stack = req_on_shared_stack(self, q);
     if (kind == JG__FD_FILE) {
-        return io_file(self, r, rec, gen, q, deadline);
+        return on_stack ? io_file_bounced(self, r, rec, gen, q, deadline)
+                        : io_file(self, r, rec, gen, q, deadline);
     }
     bool may_skip = kind == JG__FD_STREAM || kind == JG__FD_PIPE;
+    /* A socket request naming a shared stack: the readiness way instead
+     * (its system call runs when the task runs). */
     if (kind == JG__FD_STREAM && (r->poller.caps & JG__POLLER_ASYNC_SOCK) &&
-        req_len(q) > 0) {
+        req_len(q) > 0 && !on_stack) {
         ssize_t n = io_sock(self, r, rec, gen, q, deadline);
         if (n != -EAGAIN) {
             return n;

@@ -1238,3 +1238,75 @@ Test(io_more, a_number_reused_after_close_2_retires_the_old_file,
     run_on(stale_main, NULL, 1);
     run_on(stale_main, NULL, 2);
 }
+
+/* ---- shared-stack tasks with buffers on their stack ---- */
+
+/* A shared-stack task reads into a buffer on its stack; while it waits,
+ * another shared-stack task runs on the same worker, at the same
+ * addresses, and checks its own locals stay intact. Socket (after a
+ * pause, a writer sends) and regular file. */
+struct sbuf {
+    int fd;
+    bool is_file;
+};
+
+static void *stack_reader(void *arg) {
+    struct sbuf *s = arg;
+    char buf[256];
+    memset(buf, 0, sizeof(buf));
+    ssize_t n = jg_read(s->fd, buf, sizeof(buf), JG_FOREVER);
+    cr_assert_eq(n, 5, "read: %zd", n);
+    cr_assert_eq(memcmp(buf, "hello", 5), 0, "read into the stack: %.5s", buf);
+    return NULL;
+}
+
+static void *stack_keeper(void *arg) {
+    (void)arg;
+    volatile char local[8192];
+    for (size_t i = 0; i < sizeof(local); i++) {
+        local[i] = (char)('k' + (i & 7));
+    }
+    jg_sleep(JG_MS(50));
+    for (size_t i = 0; i < sizeof(local); i++) {
+        cr_assert_eq(local[i], (char)('k' + (i & 7)),
+                     "a local overwritten at %zu", i);
+    }
+    return NULL;
+}
+
+static void shared_readers(int rfd, int wfd) {
+    jg_spawn_opts shared = {.stack_mode = JG_STACK_SHARED};
+    struct sbuf s = {rfd, wfd < 0};
+    jg_task *t[3];
+    int n = 0;
+    cr_assert_eq(jg_spawn(&t[n++], stack_reader, &s, &shared), 0);
+    cr_assert_eq(jg_spawn(&t[n++], stack_keeper, NULL, &shared), 0);
+    struct late_send l = {wfd, send_hello};
+    if (wfd >= 0) {
+        cr_assert_eq(jg_spawn(&t[n++], late_sender, &l, NULL), 0);
+    }
+    cr_assert_eq(jg_gather(t, (size_t)n, NULL), 0);
+}
+
+static void *shared_stack_io_main(void *arg) {
+    (void)arg;
+    check_poller();
+    int sv[2];
+    tcp_pair(sv);
+    shared_readers(sv[0], sv[1]);
+    cr_assert_eq(jg_close(sv[0]), 0);
+    cr_assert_eq(jg_close(sv[1]), 0);
+    char path[] = "/tmp/juggle-sstack-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    unlink(path);
+    cr_assert_eq(write(fd, "hello", 5), 5);
+    cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+    shared_readers(fd, -1);
+    cr_assert_eq(jg_close(fd), 0);
+    return NULL;
+}
+
+Test(io_more, shared_stack_tasks_read_into_their_stack_buffers) {
+    run_on(shared_stack_io_main, NULL, 1);
+}
