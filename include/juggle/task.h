@@ -186,7 +186,13 @@ JG_API int jg_spawn(jg_task **out, jg_task_fn fn, void *arg,
  *          when t could never start because no stack could be had for it
  *          (the handle is consumed).
  * Thread:  a task of t's runtime.
- * Blocks:  suspends the calling task until t finishes.
+ * Blocks:  suspends the calling task until t finishes. When every
+ *          unfinished task of the runtime waits in jg_join() or
+ *          jg_gather() for another one (a deadlock: none will ever
+ *          finish), the runtime notices within a fraction of a second
+ *          and ends the program with a message that names the tasks and
+ *          whom each waits for (SIGABRT). Waits for anything else (sleep,
+ *          I/O, threads, the blocking pool) never count as such.
  */
 JG_API int jg_join(jg_task *t, void **result);
 
@@ -205,7 +211,8 @@ JG_API int jg_join(jg_task *t, void **result);
  *          -ENOMEM when a task could never start (the others are still
  *          waited for).
  * Thread:  a task of the tasks' runtime.
- * Blocks:  suspends the calling task until all have finished.
+ * Blocks:  suspends the calling task until all have finished; a deadlock
+ *          ends the program as with jg_join().
  */
 JG_API int jg_gather(jg_task *const *tasks, size_t n, void **results);
 
