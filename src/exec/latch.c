@@ -121,6 +121,9 @@ static int wait_polling(struct jg__latch *l, int64_t deadline) {
     return 0;
 }
 
+static int wait_task_once(struct jg__latch *l, struct jg_task *self,
+                          struct jg__latch_waiter *me, int64_t deadline);
+
 static int wait_task(struct jg__latch *l, struct jg_task *self,
                      int64_t deadline) {
     /* On the heap, not on our stack: see the top of the file. */
@@ -129,13 +132,30 @@ static int wait_task(struct jg__latch *l, struct jg_task *self,
         return wait_polling(l, deadline);
     }
     me->task = self;
+    /* Not a cancellation point, yet jg_cancel() ends any park: such a wake
+     * (neither the setter nor the timer) waits again, with a new seq. */
+    for (;;) {
+        int rc = wait_task_once(l, self, me, deadline);
+        if (rc != 1) {
+            jg__free(me, sizeof(*me));
+            return rc;
+        }
+    }
+}
+
+/* One park of wait_task: 0 set, -ETIMEDOUT / -errno, or 1 when woken by
+ * something else. me is not linked on return. */
+static int wait_task_once(struct jg__latch *l, struct jg_task *self,
+                          struct jg__latch_waiter *me, int64_t deadline) {
+    if (deadline != JG_FOREVER && deadline <= jg__os_now()) {
+        return jg__latch_is_set(l) ? 0 : -ETIMEDOUT;
+    }
     pthread_mutex_lock(&l->lock);
     /* Acq_rel: pairs with the setter's exchange (see the top). */
     uint32_t v = atomic_fetch_or_explicit(&l->word, JG__LATCH_TASKS,
                                           memory_order_acq_rel);
     if (v & JG__LATCH_SET) {
         pthread_mutex_unlock(&l->lock);
-        jg__free(me, sizeof(*me));
         return 0;
     }
     me->seq = jg__park_prepare(self, false);
@@ -152,16 +172,17 @@ static int wait_task(struct jg__latch *l, struct jg_task *self,
             unlink_waiter(l, me);
             pthread_mutex_unlock(&l->lock);
             jg__park_abandon(self, me->seq);
-            jg__free(me, sizeof(*me));
             return jg__latch_is_set(l) ? 0 : rc;
         }
     }
-    jg__park(self, me->seq, false);
+    int rc = jg__park(self, me->seq, false);
     pthread_mutex_lock(&l->lock);
-    unlink_waiter(l, me); /* Still linked only if the timer woke us. */
+    unlink_waiter(l, me); /* Still linked unless the setter woke us. */
     pthread_mutex_unlock(&l->lock);
-    jg__free(me, sizeof(*me));
-    return jg__latch_is_set(l) ? 0 : -ETIMEDOUT;
+    if (jg__latch_is_set(l)) {
+        return 0;
+    }
+    return rc == -ETIMEDOUT ? -ETIMEDOUT : 1;
 }
 
 int jg__latch_wait(struct jg__latch *l, int64_t deadline) {

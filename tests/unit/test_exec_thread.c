@@ -182,3 +182,51 @@ Test(thread, many_tasks_join_many_threads, .timeout = 120) {
         run_on(joiners, NULL, 2);
     }
 }
+
+/*
+ * jg_thread_join is not a cancellation point, yet jg_cancel() ends any
+ * park of its task: the join must wait again (suspended), not fall back
+ * to blocking its worker in pthread_join. On one worker the thread can
+ * only finish after main runs again (it posts the semaphore), so a
+ * blocked worker would never let it: the test would time out.
+ */
+#include <semaphore.h>
+
+static sem_t cancel_gate;
+
+static void *gated_42(void *arg) {
+    (void)arg;
+    sem_wait(&cancel_gate);
+    return (void *)42;
+}
+
+static void *cancelled_joiner(void *arg) {
+    jg_thread *th = arg;
+    void *r = NULL;
+    cr_assert_eq(jg_thread_join(th, &r), 0);
+    cr_assert_eq((intptr_t)r, 42);
+    /* The cancel waits for the next cancellation point. */
+    cr_assert_eq(jg_sleep(JG_MS(1)), -ECANCELED);
+    return NULL;
+}
+
+static void *cancel_join_main(void *arg) {
+    (void)arg;
+    jg_thread *th;
+    cr_assert_eq(jg_thread_start(&th, gated_42, NULL, NULL), 0);
+    jg_task *j;
+    cr_assert_eq(jg_spawn(&j, cancelled_joiner, th, NULL), 0);
+    jg_sleep(JG_MS(20)); /* j waits in the join now. */
+    cr_assert_eq(jg_cancel(j), 0);
+    jg_sleep(JG_MS(20)); /* j is woken by the cancel and must wait on. */
+    sem_post(&cancel_gate);
+    cr_assert_eq(jg_join(j, NULL), 0);
+    return NULL;
+}
+
+Test(thread, a_cancelled_join_keeps_waiting_without_blocking_the_worker,
+     .timeout = 30) {
+    cr_assert_eq(sem_init(&cancel_gate, 0, 0), 0);
+    run_on(cancel_join_main, NULL, 1);
+    sem_destroy(&cancel_gate);
+}
