@@ -204,7 +204,8 @@ JG_API int jg_join(jg_task *t, void **result);
  * results: optional array of n slots; results[i] receives tasks[i]'s
  *          result (NULL for one that could not start).
  * Returns: 0 when all have finished.
- * Errors:  -EINVAL for a NULL array or element (nothing is consumed then);
+ * Errors:  -EINVAL for a NULL array or element, or a handle given twice
+ *          (nothing is consumed then);
  *          -EPERM when not called from a task; -ECANCELED when the caller
  *          was cancelled while waiting: every task not yet finished is then
  *          cancelled in turn and waited for, so none outlives the call;

@@ -165,10 +165,13 @@ static int prepare_run(struct jg__worker *w, struct jg_task *t) {
 /*
  * t is over (returned, or could not start): publish, wake the joiner. One
  * atomic exchange: storing JG__JOINER_DONE publishes result and start_rc
- * and hands the struct to the handle's holder, who frees it when it joins;
- * after it we touch t only to read joiner_seq when a joiner is registered,
- * and that joiner cannot free t before our wake. A task without a handle
- * is freed here.
+ * and hands the struct to the handle's holder, who frees it when it joins.
+ * With a joiner registered we then read its joiner_seq and mark that read
+ * done (JG__SEQ_TAKEN), our last touch of t: a joiner that a cancel woke
+ * and that found DONE when it took its registration back may free t, and
+ * reuse it for a new task with a new joiner_seq, right after; it waits for
+ * the mark first (task.c, wait_done). A task without a handle is freed
+ * here.
  */
 static void complete(struct jg__worker *w, struct jg_task *t) {
     if (atomic_load_explicit(&t->flags, memory_order_relaxed) &
@@ -181,10 +184,11 @@ static void complete(struct jg__worker *w, struct jg_task *t) {
         struct jg_task *j = atomic_exchange_explicit(
             &t->joiner, JG__JOINER_DONE, memory_order_acq_rel);
         if (j != NULL) {
-            jg__wake(j,
-                     atomic_load_explicit(&t->joiner_seq,
-                                          memory_order_relaxed),
-                     JG__WAKE_OK);
+            uint64_t seq =
+                atomic_load_explicit(&t->joiner_seq, memory_order_relaxed);
+            atomic_store_explicit(&t->joiner_seq, JG__SEQ_TAKEN,
+                                  memory_order_release);
+            jg__wake(j, seq, JG__WAKE_OK);
         }
     }
     /* Release pairs with the acquire in quiescent(). */

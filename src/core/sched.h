@@ -73,14 +73,23 @@ enum {
      * after (release). */
     JG__TF_NAMED = 1u << 4,
     JG__TF_NAMING = 1u << 5,
+    /* Seen once by the jg_gather() validating it (a repeated handle). */
+    JG__TF_GATHER_SEEN = 1u << 6,
 };
+
+/* jg_task.joiner_seq once complete() has read it: complete() stores it,
+ * after its read and before its wake, and never touches the task after.
+ * A joiner that must free the task without that wake waits for it (see
+ * wait_done() in task.c). */
+#define JG__SEQ_TAKEN UINT64_MAX
 
 
 /* jg_task.joiner once the task is done: nobody can register any more, and
  * result and start_rc are final. Done is this value and nothing else: the
  * exchange that stores it is the completing worker's last touch of a task
- * with a handle (see complete() in sched.c), so whoever sees it may free
- * the struct. */
+ * with a handle and no registered joiner (see complete() in sched.c), so
+ * whoever sees it may free the struct; a registered joiner also waits for
+ * JG__SEQ_TAKEN. */
 #define JG__JOINER_DONE ((struct jg_task *)1)
 
 /*

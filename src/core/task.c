@@ -536,6 +536,20 @@ static int wait_done(struct jg_task *self, struct jg_task *t,
         if (!atomic_compare_exchange_strong_explicit(
                 &t->joiner, &expect, NULL, memory_order_acq_rel,
                 memory_order_acquire)) {
+            /* complete() took our registration and may not have read
+             * joiner_seq yet: our caller may free t at once, so wait for
+             * its last touch (sched.c, complete). A moment: it is between
+             * two instructions on another worker (never on ours). */
+            for (int i = 0; atomic_load_explicit(&t->joiner_seq,
+                                                 memory_order_acquire) !=
+                            JG__SEQ_TAKEN;
+                 i++) {
+                if (i < 64) {
+                    jg__cpu_relax();
+                } else {
+                    jg__os_yield(); /* Its thread may be preempted. */
+                }
+            }
             return cancellable ? -ECANCELED : 0;
         }
         if (cancellable) {
@@ -578,6 +592,16 @@ int jg_join(jg_task *t, void **result) {
     return take_result(self, t, result);
 }
 
+/* Clear the marks jg_gather() set on tasks[0 .. n-1]; a repeated handle's
+ * first mark goes with its first occurrence. */
+static void unmark_gathered(jg_task *const *tasks, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        atomic_fetch_and_explicit(&tasks[i]->flags,
+                                  ~(uint32_t)JG__TF_GATHER_SEEN,
+                                  memory_order_relaxed);
+    }
+}
+
 int jg_gather(jg_task *const *tasks, size_t n, void **results) {
     struct jg_task *self = current();
     if (self == NULL) {
@@ -589,10 +613,19 @@ int jg_gather(jg_task *const *tasks, size_t n, void **results) {
     for (size_t i = 0; i < n; i++) {
         if (tasks[i] == NULL || tasks[i] == self ||
             jg__task_rt(tasks[i]) != jg__task_rt(self)) {
+            unmark_gathered(tasks, i);
             return -EINVAL;
         }
         check_handle(tasks[i], "jg_gather: a task was already joined");
+        /* A repeated handle would be joined, and freed, twice. */
+        uint32_t f = atomic_fetch_or_explicit(
+            &tasks[i]->flags, JG__TF_GATHER_SEEN, memory_order_relaxed);
+        if (f & JG__TF_GATHER_SEEN) {
+            unmark_gathered(tasks, i);
+            return -EINVAL;
+        }
     }
+    unmark_gathered(tasks, n);
     int rc = 0;
     size_t i = 0;
     for (; i < n; i++) {

@@ -288,3 +288,40 @@ Test(spawn, a_task_started_on_a_donated_stack_is_itself) {
     run_on(donation_chain, (void *)1, 1);
     run_on(donation_chain, (void *)2, 2);
 }
+
+/* A handle given twice to one jg_gather would be joined, and freed,
+ * twice: it is -EINVAL, and nothing is consumed. */
+static void *ret_arg(void *arg) {
+    return arg;
+}
+
+static void *gather_repeated_main(void *arg) {
+    (void)arg;
+    jg_task *a, *b;
+    cr_assert_eq(jg_spawn(&a, ret_arg, (void *)1, NULL), 0);
+    cr_assert_eq(jg_spawn(&b, ret_arg, (void *)2, NULL), 0);
+    jg_task *twice[3] = {a, b, a};
+    cr_assert_eq(jg_gather(twice, 3, NULL), -EINVAL);
+    jg_task *adjacent[2] = {b, b};
+    cr_assert_eq(jg_gather(adjacent, 2, NULL), -EINVAL);
+    jg_yield(); /* Let them finish: the check must hold for done tasks. */
+    cr_assert_eq(jg_gather(twice, 3, NULL), -EINVAL);
+    jg_task *once[2] = {a, b};
+    void *r[2] = {NULL, NULL};
+    cr_assert_eq(jg_gather(once, 2, r), 0);
+    cr_assert_eq((intptr_t)r[0], 1);
+    cr_assert_eq((intptr_t)r[1], 2);
+    /* The structs were freed once: two new tasks get two structs. */
+    cr_assert_eq(jg_spawn(&a, ret_arg, NULL, NULL), 0);
+    cr_assert_eq(jg_spawn(&b, ret_arg, NULL, NULL), 0);
+    cr_assert_neq(a, b);
+    cr_assert_eq(jg_gather(once, 0, NULL), 0);
+    jg_task *last[2] = {a, b};
+    cr_assert_eq(jg_gather(last, 2, NULL), 0);
+    return NULL;
+}
+
+Test(gather, a_repeated_handle_is_einval_and_consumes_nothing) {
+    run_on(gather_repeated_main, NULL, 1);
+    run_on(gather_repeated_main, NULL, 2);
+}
