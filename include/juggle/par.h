@@ -81,12 +81,15 @@ JG_API int jg_par_for(int64_t lo, int64_t hi, int64_t grain,
  * are combined, left with right, into *result.
  *
  * acc_size: bytes of one accumulator (identity and result point to that
- *           many bytes); 1 .. 4096.
+ *           many bytes); 1 .. 4096. The accumulators the call makes are
+ *           aligned to 64 bytes (any vector type); result has the
+ *           caller's alignment.
  * result:   receives the fold; for an empty range, a copy of identity.
+ *           May overlap identity (even be the same buffer).
  * Returns:  0 when every body call returned 0.
  * Errors:   -EINVAL for a NULL pointer, lo > hi, grain < 0 or a bad
- *           acc_size (result is untouched); else the first failure, as
- *           jg_par_for (result is then unspecified).
+ *           acc_size (result is untouched); -ENOMEM; else the first
+ *           failure, as jg_par_for (result is then unspecified).
  * Thread, Blocks: as jg_par_join.
  */
 JG_API int jg_par_reduce(int64_t lo, int64_t hi, int64_t grain,

@@ -46,6 +46,7 @@
  * so a record on that stack could not stay put. They run fa, then fb.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 
 #include "core/fork.h"
@@ -106,11 +107,26 @@ static void wait_released(struct jg_task *self, struct jg__fork *f) {
     }
 }
 
+/* f->rc of a stolen record whose task could never start (no stack): the
+ * owner runs fb itself once the record is released. */
+#define RC_RUN_HERE INT_MIN
+
 static void *fork_entry(void *arg) {
     struct jg__fork *f = arg;
     f->rc = f->fn(f->arg);
     fork_release(f);
     return NULL;
+}
+
+void jg__fork_start_failed(struct jg_task *t) {
+    if (t->fn != fork_entry) {
+        return;
+    }
+    /* fb never ran and never will here: hand it back to its owner, who
+     * waits for the release (fb must run, as with any join). */
+    struct jg__fork *f = t->arg;
+    f->rc = RC_RUN_HERE;
+    fork_release(f);
 }
 
 struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item) {
@@ -195,7 +211,10 @@ static int reclaim(struct jg_task *self, struct jg__worker *w,
         rb = f->fn(f->arg);
     }
     wait_released(self, f);
-    return expect == STOLEN ? f->rc : rb;
+    if (expect == STOLEN) {
+        rb = f->rc == RC_RUN_HERE ? f->fn(f->arg) : f->rc;
+    }
+    return rb;
 }
 
 int jg_par_join(jg_par_fn fa, void *a, jg_par_fn fb, void *b) {

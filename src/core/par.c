@@ -195,17 +195,33 @@ static int run_body(const struct loop *l, int64_t lo, int64_t hi, void *acc) {
                             : l->body(l->arg, lo, hi);
 }
 
+/* hi - lo for lo <= hi, without overflow: a range may span more than
+ * INT64_MAX. */
+static uint64_t span(int64_t lo, int64_t hi) {
+    return (uint64_t)hi - (uint64_t)lo;
+}
+
+/* Accumulators are aligned to ACC_ALIGN, enough for any vector type. */
+#define ACC_ALIGN 64
+
 /* Split [lo, hi) in two pieces run by a join; a reduction folds the right
  * half into a fresh accumulator and combines it into acc after. */
 static int split(const struct loop *l, int64_t lo, int64_t hi, int depth,
                  void *acc) {
-    int64_t mid = lo + (hi - lo) / 2;
-    char small[64] __attribute__((aligned(16)));
-    void *racc = NULL;
+    int64_t mid = lo + (int64_t)(span(lo, hi) / 2);
+    char small[64] __attribute__((aligned(ACC_ALIGN)));
+    void *racc = NULL, *block = NULL;
+    size_t block_size = l->acc_size + ACC_ALIGN - 1;
     if (l->rbody != NULL) {
-        racc = l->acc_size <= sizeof(small) ? small : jg__malloc(l->acc_size);
-        if (racc == NULL) {
-            return -ENOMEM;
+        if (l->acc_size <= sizeof(small)) {
+            racc = small;
+        } else {
+            block = jg__malloc(block_size);
+            if (block == NULL) {
+                return -ENOMEM;
+            }
+            racc = (void *)(((uintptr_t)block + ACC_ALIGN - 1) &
+                            ~(uintptr_t)(ACC_ALIGN - 1));
         }
         memcpy(racc, l->identity, l->acc_size);
     }
@@ -216,8 +232,8 @@ static int split(const struct loop *l, int64_t lo, int64_t hi, int depth,
         if (rc == 0) {
             l->combine(l->arg, acc, racc);
         }
-        if (racc != small) {
-            jg__free(racc, l->acc_size);
+        if (block != NULL) {
+            jg__free(block, block_size);
         }
     }
     return rc;
@@ -226,23 +242,25 @@ static int split(const struct loop *l, int64_t lo, int64_t hi, int depth,
 static int piece_run(void *x) {
     struct piece *p = x;
     const struct loop *l = p->l;
-    int64_t len = p->hi - p->lo;
+    uint64_t len = span(p->lo, p->hi);
     if (l->grain > 0) {
-        return len <= l->grain ? run_body(l, p->lo, p->hi, p->acc)
-                               : split(l, p->lo, p->hi, 0, p->acc);
+        return len <= (uint64_t)l->grain
+                   ? run_body(l, p->lo, p->hi, p->acc)
+                   : split(l, p->lo, p->hi, 0, p->acc);
     }
-    if (len > l->chunk && p->depth > 0) {
+    if (len > (uint64_t)l->chunk && p->depth > 0) {
         return split(l, p->lo, p->hi, p->depth - 1, p->acc);
     }
     /* Serial chunks; hand out the rest as soon as a worker is idle. */
     for (int64_t x0 = p->lo; x0 < p->hi;) {
-        int64_t x1 = p->hi - x0 > l->chunk ? x0 + l->chunk : p->hi;
+        int64_t x1 = span(x0, p->hi) > (uint64_t)l->chunk ? x0 + l->chunk
+                                                          : p->hi;
         int rc = run_body(l, x0, x1, p->acc);
         if (rc < 0) {
             return rc;
         }
         x0 = x1;
-        if (p->hi - x0 > l->chunk && l->rt != NULL &&
+        if (span(x0, p->hi) > (uint64_t)l->chunk && l->rt != NULL &&
             jg__sched_idle_workers(l->rt) > 0) {
             return split(l, x0, p->hi, 1, p->acc);
         }
@@ -256,8 +274,8 @@ static int loop_run(void *ctx) {
     struct loop l = *top->l;
     l.rt = w->rt;
     int workers = w->rt->nworkers;
-    int64_t len = top->hi - top->lo;
-    l.chunk = len / ((int64_t)workers * CHUNKS_PER_WORKER);
+    uint64_t len = span(top->lo, top->hi);
+    l.chunk = (int64_t)(len / ((uint64_t)workers * CHUNKS_PER_WORKER));
     if (l.chunk < 1) {
         l.chunk = 1;
     }
@@ -299,13 +317,28 @@ int jg_par_reduce(int64_t lo, int64_t hi, int64_t grain,
         acc_size > MAX_ACC) {
         return -EINVAL;
     }
-    memmove(result, identity, acc_size);
-    if (lo == hi) {
-        return 0;
+    /* The pieces copy the identity into their accumulators while result
+     * is folded into: when the two overlap, keep a copy of the identity. */
+    const char *r = result, *id = identity;
+    void *copy = NULL;
+    if (r < id + acc_size && id < r + acc_size) {
+        if ((copy = jg__malloc(acc_size)) == NULL) {
+            return -ENOMEM;
+        }
+        memcpy(copy, identity, acc_size);
+        identity = copy;
     }
-    struct loop l = {.rbody = body, .combine = combine, .arg = arg,
-                     .identity = identity, .acc_size = acc_size,
-                     .grain = grain};
-    struct piece top = {&l, lo, hi, 0, result};
-    return loop_start(&top);
+    memmove(result, identity, acc_size);
+    int rc = 0;
+    if (lo != hi) {
+        struct loop l = {.rbody = body, .combine = combine, .arg = arg,
+                         .identity = identity, .acc_size = acc_size,
+                         .grain = grain};
+        struct piece top = {&l, lo, hi, 0, result};
+        rc = loop_start(&top);
+    }
+    if (copy != NULL) {
+        jg__free(copy, acc_size);
+    }
+    return rc;
 }

@@ -199,6 +199,7 @@ static void complete(struct jg__worker *w, struct jg_task *t) {
 }
 
 static void fail_start(struct jg__worker *w, struct jg_task *t) {
+    jg__fork_start_failed(t); /* A stolen fork: its owner runs it. */
     t->start_rc = -ENOMEM;
     if (t->x != NULL) {
         jg__exec_put(w, t);

@@ -424,6 +424,9 @@ static inline bool jg__item_is_fork(const void *item) {
     return ((uintptr_t)item & JG__FORK_TAG) != 0;
 }
 struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item);
+/* t could never start (fail_start in sched.c): if it is a stolen fork,
+ * hand the fork back to its owner, which then runs it (fork.c). */
+void jg__fork_start_failed(struct jg_task *t);
 
 /* Make every latent fork of self stealable (self is about to wait). */
 void jg__fork_expose(struct jg_task *self);

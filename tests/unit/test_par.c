@@ -501,3 +501,180 @@ Test(par, works_outside_the_runtime_from_many_threads, .timeout = 60) {
     cr_assert_eq(res, 6);
     cr_assert_eq(jg_par_join(NULL, NULL, NULL, NULL), -EINVAL);
 }
+
+/*
+ * A stolen fork whose task cannot get a stack (memory exhausted) must be
+ * handed back: its owner runs it, as if nobody had taken it. Before, the
+ * owner waited for the thief's task for ever. In a child whose address
+ * space is capped so that a second slab of 256 MiB stacks cannot be
+ * mapped: three sleepers and main hold the first slab's four stacks.
+ */
+#if !defined(JG_ASAN) && !defined(JG_TSAN)
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+static _Atomic int oom_ran;
+
+static int oom_body(void *arg, int64_t lo, int64_t hi) {
+    (void)arg;
+    for (int64_t i = lo; i < hi; i++) {
+        jg_sleep(JG_MS(30)); /* The owner parks: its fork is taken. */
+        atomic_fetch_add(&oom_ran, 1);
+    }
+    return 0;
+}
+
+static void *hold_stack(void *arg) {
+    jg_sleep(JG_MS(400));
+    return arg;
+}
+
+static void *oom_fork_main(void *arg) {
+    int *rc = arg;
+    jg_task *h[3];
+    for (int i = 0; i < 3; i++) {
+        jg_spawn(&h[i], hold_stack, NULL, NULL);
+    }
+    jg_sleep(JG_MS(20)); /* They run, each on a stack of its own. */
+    *rc = jg_par_for(0, 2, 1, oom_body, NULL);
+    jg_gather(h, 3, NULL);
+    return NULL;
+}
+
+static long vm_size(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "VmSize: %ld kB", &kb) == 1) {
+            break;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return kb * 1024;
+}
+
+Test(par_for, a_stolen_fork_without_a_stack_runs_on_its_owner,
+     .timeout = 60) {
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* Never outlive a timed-out test. */
+        long vm = vm_size();
+        struct rlimit rl = {.rlim_cur = (rlim_t)vm + ((rlim_t)3 << 29),
+                            .rlim_max = (rlim_t)vm + ((rlim_t)3 << 29)};
+        if (vm < 0 || setrlimit(RLIMIT_AS, &rl) != 0) {
+            _exit(3);
+        }
+        int rc = -1;
+        jg_run_opts o = {.workers = 2, .stack_size = (size_t)256 << 20};
+        if (jg_run(oom_fork_main, &rc, &o, NULL) != 0) {
+            _exit(4);
+        }
+        _exit(rc == 0 && atomic_load(&oom_ran) == 2 ? 0 : 5);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "child status %#x", status);
+}
+#endif
+
+/* ---- reductions: aliasing, alignment; loops spanning > INT64_MAX ---- */
+
+static int count_body(void *arg, int64_t lo, int64_t hi, void *acc) {
+    (void)arg;
+    *(int64_t *)acc += hi - lo;
+    return 0;
+}
+
+static void add_i64(void *arg, void *left, const void *right) {
+    (void)arg;
+    *(int64_t *)left += *(const int64_t *)right;
+}
+
+struct wide {
+    _Alignas(64) double v[16]; /* 128 bytes: the heap path. */
+};
+
+static _Atomic int misaligned;
+
+static int wide_body(void *arg, int64_t lo, int64_t hi, void *acc) {
+    (void)arg;
+    if ((uintptr_t)acc % 64 != 0) {
+        atomic_fetch_add(&misaligned, 1);
+    }
+    ((struct wide *)acc)->v[0] += (double)(hi - lo);
+    return 0;
+}
+
+static void add_wide(void *arg, void *left, const void *right) {
+    (void)arg;
+    ((struct wide *)left)->v[0] += ((const struct wide *)right)->v[0];
+}
+
+static int small_body(void *arg, int64_t lo, int64_t hi, void *acc) {
+    (void)arg;
+    if ((uintptr_t)acc % 64 != 0) {
+        atomic_fetch_add(&misaligned, 1);
+    }
+    *(int64_t *)acc += hi - lo;
+    return 0;
+}
+
+static _Atomic uint64_t covered;
+
+static int cover_body(void *arg, int64_t lo, int64_t hi) {
+    (void)arg;
+    atomic_fetch_add(&covered, (uint64_t)hi - (uint64_t)lo);
+    return 0;
+}
+
+static void *reduce_edges_main(void *arg) {
+    (void)arg;
+    /* result and identity the same buffer. */
+    int64_t same = 0;
+    cr_assert_eq(jg_par_reduce(0, 1000, 1, count_body, add_i64, NULL, &same,
+                               sizeof(same), &same),
+                 0);
+    cr_assert_eq(same, 1000);
+    /* Overlapping, not equal. */
+    int64_t two[2] = {0, 0};
+    cr_assert_eq(jg_par_reduce(0, 1000, 3, count_body, add_i64, NULL,
+                               (char *)two + 4, sizeof(int64_t), two),
+                 0);
+    cr_assert_eq(two[0], 1000);
+    /* 64-byte alignment of the accumulators the call makes. */
+    atomic_store(&misaligned, 0);
+    struct wide zero = {{0}}, w = {{0}};
+    cr_assert_eq(jg_par_reduce(0, 4096, 1, wide_body, add_wide, NULL, &zero,
+                               sizeof(zero), &w),
+                 0);
+    cr_assert_eq(w.v[0], 4096.0);
+    _Alignas(64) int64_t z = 0, s = 0;
+    cr_assert_eq(jg_par_reduce(0, 4096, 1, small_body, add_i64, NULL, &z,
+                               sizeof(z), &s),
+                 0);
+    cr_assert_eq(s, 4096);
+    cr_assert_eq(atomic_load(&misaligned), 0);
+    /* A range of 2^64 - 1 indices, covered once (the body only counts). */
+    atomic_store(&covered, 0);
+    cr_assert_eq(jg_par_for(INT64_MIN, INT64_MAX, 0, cover_body, NULL), 0);
+    cr_assert_eq(atomic_load(&covered), UINT64_MAX);
+    atomic_store(&covered, 0);
+    cr_assert_eq(jg_par_for(INT64_MIN, INT64_MAX, INT64_MAX / 4, cover_body,
+                            NULL),
+                 0);
+    cr_assert_eq(atomic_load(&covered), UINT64_MAX);
+    return NULL;
+}
+
+Test(par_reduce, aliased_identity_alignment_and_huge_ranges) {
+    run_on(reduce_edges_main, NULL, 1);
+    run_on(reduce_edges_main, NULL, 2);
+}
