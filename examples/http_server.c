@@ -12,7 +12,10 @@
  * files under DIR are served (Content-Type from the extension, a directory
  * by its index.html), and nothing outside DIR can be reached: the path is
  * decoded and normalised first, and the file is then opened with openat2's
- * RESOLVE_BENEATH, so neither "../" nor a symbolic link climbs out.
+ * RESOLVE_BENEATH, so neither "../" nor a symbolic link climbs out. Where
+ * openat2 is missing (Linux < 5.6, or a seccomp filter that refuses it),
+ * the path is walked one component at a time and no symbolic link is
+ * followed at all (examples/http/http_open.c).
  *
  * HTTP: keep-alive (HTTP/1.1 by default, HTTP/1.0 on request); pipelined
  * requests are all parsed from what one read brought, and their responses

@@ -21,16 +21,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "http_open.h"
 #include "http_parse.h"
 
 #define MAX_HEAD 8192                /* Larger heads get 413. */
@@ -272,20 +271,6 @@ static int put_error(struct http_conn *c, int status, int minor,
 
 /* ---- static files --------------------------------------------------- */
 
-/* openat2(2) confined to the directory dirfd; without openat2 (Linux <
- * 5.6), openat(2) refusing a symbolic link as the last component. */
-static int open_beneath(int dirfd, const char *path) {
-    struct open_how how = {
-        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-    if (fd < 0 && errno == ENOSYS) {
-        fd = openat(dirfd, path, (int)how.flags | O_NOFOLLOW);
-    }
-    return fd < 0 ? -errno : fd;
-}
-
 struct open_req {
     int dirfd;
     const char *path;    /* Relative to dirfd, normalised. */
@@ -300,9 +285,9 @@ struct open_req {
 static void *open_file(void *arg) {
     struct open_req *r = arg;
     struct stat st;
-    int fd = open_beneath(r->dirfd, r->path);
+    int fd = http_open_beneath(r->dirfd, r->path);
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        int ifd = open_beneath(fd, "index.html");
+        int ifd = http_open_beneath(fd, "index.html");
         close(fd);
         r->index = true;
         fd = ifd;
