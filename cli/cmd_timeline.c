@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,11 +123,20 @@ static void draw_legend(FILE *f, const tl_trace *t, double x0, double y,
     }
 }
 
+/* Ticks drawn at most: svg_nice_step() gives 8 to 16 for any finite span;
+ * the bound keeps the loop finite whatever the numbers (tl_load() rejects
+ * non-finite times, so this is a second line of defence). */
+#define AXIS_TICKS_MAX 32
+
 /* Time axis: ticks in ms or s. */
 static void draw_axis(FILE *f, double x0, double w, double y, double span_us) {
     double step = svg_nice_step(span_us, 8);
     int secs = span_us >= 2e6;
-    for (double t = 0; t <= span_us + step / 1e6; t += step) {
+    for (int i = 0; i <= AXIS_TICKS_MAX && isfinite(span_us); i++) {
+        double t = i * step;
+        if (!(t <= span_us + step / 1e6)) {
+            break;
+        }
         double x = x0 + w * t / span_us;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                    "stroke=\"#ddd\"/>\n", x, 44.0, x, y);

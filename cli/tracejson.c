@@ -13,6 +13,8 @@
  * 64 levels. An error names the line where it was found.
  */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,6 +279,32 @@ static int args_key(struct parser *ps, const char *key, void *ctx,
     return skip_value(ps, depth);
 }
 
+/*
+ * The numbers an event may hold, and their ranges. Times are in
+ * microseconds: 1e17 us is some 3,000 years, so both traces that start at
+ * 0 and traces stamped with the time since the Unix epoch (1.7e15 us in
+ * 2024) fit, and ts + dur stays finite and exact to well under a second.
+ * pid and tid are whole numbers a double holds exactly (2^53, within a
+ * 64-bit long), so converting them is defined.
+ */
+#define TIME_MAX_US 1e17
+#define ID_MAX 9007199254740992.0
+static const struct {
+    const char *key;
+    double lo, hi;
+    const char *not_finite, *out_of_range;
+} nums[] = {
+    {"ts", -TIME_MAX_US, TIME_MAX_US, "\"ts\" is not a finite number",
+     "\"ts\" is out of range (-1e17 to 1e17 microseconds)"},
+    {"dur", 0, TIME_MAX_US, "\"dur\" is not a finite number",
+     "\"dur\" is out of range (0 to 1e17 microseconds)"},
+    {"pid", -ID_MAX, ID_MAX, "\"pid\" is not a finite number",
+     "\"pid\" is out of range (-2^53 to 2^53)"},
+    {"tid", -ID_MAX, ID_MAX, "\"tid\" is not a finite number",
+     "\"tid\" is out of range (-2^53 to 2^53)"},
+};
+_Static_assert(ID_MAX < (double)LONG_MAX, "pid and tid must fit a long");
+
 static int event_key(struct parser *ps, const char *key, void *ctx,
                      int depth) {
     struct event *e = ctx;
@@ -292,11 +320,16 @@ static int event_key(struct parser *ps, const char *key, void *ctx,
     if (strcmp(key, "args") == 0 && ps->p < ps->end && *ps->p == '{') {
         return object(ps, args_key, e, depth);
     }
-    static const char *const nums[] = {"ts", "dur", "pid", "tid"};
     for (int i = 0; i < 4; i++) {
-        if (strcmp(key, nums[i]) == 0 && !is_str) {
+        if (strcmp(key, nums[i].key) == 0 && !is_str) {
             if (number(ps, &d) < 0) {
                 return -1;
+            }
+            if (!isfinite(d)) {
+                return fail(ps, nums[i].not_finite);
+            }
+            if (d < nums[i].lo || d > nums[i].hi) {
+                return fail(ps, nums[i].out_of_range);
             }
             if (i == 0) {
                 e->ts = d;

@@ -358,7 +358,35 @@ PY
     grep -q '^CPU-bound: ' "$tmp/out" || fail "tour: no cpu comparison"
 }
 
-parts=(usage_errors helps runtime_errors models compare_sweep traces demos tour)
+# bad_numbers: traces with times or ids that are not finite or out of
+# range are refused with a message naming the key (they used to make the
+# time axis loop forever, writing without end).
+bad_numbers() {
+    local evs=(
+        '"ts":0,"dur":1e999,"pid":1,"tid":1'
+        '"ts":1e308,"dur":1e308,"pid":1,"tid":1'
+        '"ts":-1e999,"dur":1,"pid":1,"tid":1'
+        '"ts":0,"dur":1,"pid":1e300,"tid":1'
+        '"ts":0,"dur":1,"pid":1,"tid":-1e300'
+        '"ts":0,"dur":-1,"pid":1,"tid":1'
+    )
+    for ev in "${evs[@]}"; do
+        printf '[{"ph":"X","name":"a",%s}]' "$ev" >"$tmp/bad.json"
+        rm -f "$tmp/bad.svg"
+        expect_exit 1 timeout 20 "$J" timeline "$tmp/bad.json"
+        grep -Eq '^juggle: .*bad.json: line 1: "(ts|dur|pid|tid)" is (not a finite number|out of range)' \
+            "$tmp/err" || fail "bad number $ev: message: $(cat "$tmp/err")"
+        [ ! -e "$tmp/bad.svg" ] || fail "bad number $ev: an SVG was written"
+    done
+    # An "E" far from its "B" is fine as long as the numbers are.
+    printf '[{"ph":"B","name":"a","ts":0,"pid":1,"tid":1},{"ph":"E","ts":1e17,"pid":1,"tid":1}]' \
+        >"$tmp/far.json"
+    expect_exit 0 timeout 20 "$J" timeline "$tmp/far.json"
+    [ "$(stat -c %s "$tmp/far.svg")" -lt 100000 ] || fail "far: huge SVG"
+}
+
+parts=(usage_errors helps runtime_errors models compare_sweep traces demos tour
+       bad_numbers)
 for p in "${parts[@]}"; do
     if [ -z "$only" ] || [ "$only" = "$p" ]; then
         echo "-- $p"
