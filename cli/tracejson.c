@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -348,38 +349,131 @@ static int event_key(struct parser *ps, const char *key, void *ctx,
 
 /* ---- building the timeline ---- */
 
+/*
+ * Rows are found through a hash table keyed by (pid, tid), and each row
+ * keeps its own stack of open slices (linked through the pool `open`), so
+ * reading a trace takes time linear in its events however many rows it
+ * has (a linear search made 60,000 rows take minutes).
+ */
 struct open_slice {
-    int row;
+    int prev;      /* The slice open below this one on its row, or -1;
+                    * in the free list, the next free entry. */
     char name[64];
     double ts;
 };
 
 struct builder {
     tl_trace *t;
-    struct open_slice *open; /* Begun, not yet ended (a stack per row). */
-    int nopen, capopen, capslices, caprows;
+    struct open_slice *open; /* Pool of begun, not yet ended slices. */
+    int *top;                /* Per row: its innermost open slice, or -1. */
+    int *hash;               /* Open addressing: row index + 1, 0 = empty. */
+    int nopen, capopen, free_open, capslices, caprows, caphash;
     const char *err;
 };
 
-static int row_of(struct builder *b, long pid, long tid) {
+static size_t hash_of(long pid, long tid, int cap) {
+    /* splitmix64's finaliser: any bit of either id moves every bit. */
+    uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15u ^ (uint64_t)tid;
+    h ^= h >> 30;
+    h *= 0xBF58476D1CE4E5B9u;
+    h ^= h >> 27;
+    h *= 0x94D049BB133111EBu;
+    h ^= h >> 31;
+    return (size_t)(h & (uint64_t)(cap - 1));
+}
+
+/* Put row i into the table (which has room: at most half full). */
+static void hash_put(struct builder *b, int i) {
+    const tl_row *r = &b->t->rows[i];
+    size_t h = hash_of(r->pid, r->tid, b->caphash);
+    while (b->hash[h] != 0) {
+        h = (h + 1) & (size_t)(b->caphash - 1);
+    }
+    b->hash[h] = i + 1;
+}
+
+/* Double the table (power of two sizes) and put every row back. */
+static int hash_grow(struct builder *b) {
+    int cap = b->caphash ? 2 * b->caphash : 64;
+    int *h = calloc((size_t)cap, sizeof(*h));
+    if (h == NULL) {
+        return -1;
+    }
+    free(b->hash);
+    b->hash = h;
+    b->caphash = cap;
     for (int i = 0; i < b->t->nrows; i++) {
-        if (b->t->rows[i].pid == pid && b->t->rows[i].tid == tid) {
-            return i;
+        hash_put(b, i);
+    }
+    return 0;
+}
+
+/* Room for one more row in rows[] and top[]. */
+static int rows_reserve(struct builder *b) {
+    if (b->t->nrows < b->caprows) {
+        return 0;
+    }
+    int cap = b->caprows ? 2 * b->caprows : 16;
+    tl_row *r = realloc(b->t->rows, (size_t)cap * sizeof(*r));
+    if (r == NULL) {
+        return -1;
+    }
+    b->t->rows = r;
+    int *top = realloc(b->top, (size_t)cap * sizeof(*top));
+    if (top == NULL) {
+        return -1;
+    }
+    b->top = top;
+    b->caprows = cap;
+    return 0;
+}
+
+static int row_of(struct builder *b, long pid, long tid) {
+    if (b->caphash > 0) {
+        size_t h = hash_of(pid, tid, b->caphash);
+        for (; b->hash[h] != 0; h = (h + 1) & (size_t)(b->caphash - 1)) {
+            const tl_row *r = &b->t->rows[b->hash[h] - 1];
+            if (r->pid == pid && r->tid == tid) {
+                return b->hash[h] - 1;
+            }
         }
     }
-    if (b->t->nrows == b->caprows) {
-        int cap = b->caprows ? 2 * b->caprows : 16;
-        tl_row *r = realloc(b->t->rows, (size_t)cap * sizeof(*r));
-        if (r == NULL) {
-            return -1;
-        }
-        b->t->rows = r;
-        b->caprows = cap;
+    if (b->t->nrows == INT_MAX - 1 || rows_reserve(b) < 0 ||
+        (2 * (b->t->nrows + 1) > b->caphash && hash_grow(b) < 0)) {
+        return -1;
     }
-    tl_row *r = &b->t->rows[b->t->nrows];
+    int i = b->t->nrows++;
+    tl_row *r = &b->t->rows[i];
     *r = (tl_row){.pid = pid, .tid = tid};
     snprintf(r->name, sizeof(r->name), "pid %ld tid %ld", pid, tid);
-    return b->t->nrows++;
+    b->top[i] = -1;
+    hash_put(b, i);
+    return i;
+}
+
+/* Push a begun slice on its row's stack. */
+static int open_push(struct builder *b, int row, const char *name,
+                     double ts) {
+    int i = b->free_open;
+    if (i < 0) {
+        if (b->capopen == b->nopen) {
+            int cap = b->capopen ? 2 * b->capopen : 64;
+            struct open_slice *o = realloc(b->open, (size_t)cap * sizeof(*o));
+            if (o == NULL) {
+                return -1;
+            }
+            b->open = o;
+            b->capopen = cap;
+        }
+        i = b->nopen; /* The free list is empty: every entry is in use. */
+    } else {
+        b->free_open = b->open[i].prev;
+    }
+    b->open[i] = (struct open_slice){.prev = b->top[row], .ts = ts};
+    snprintf(b->open[i].name, sizeof(b->open[i].name), "%s", name);
+    b->top[row] = i;
+    b->nopen++;
+    return 0;
 }
 
 static int add_slice(struct builder *b, int row, const char *name,
@@ -411,36 +505,25 @@ static int take_event(struct builder *b, const struct event *e) {
     }
     switch (e->ph[0]) {
     case 'B':
-        if (b->nopen == b->capopen) {
-            int cap = b->capopen ? 2 * b->capopen : 64;
-            struct open_slice *o = realloc(b->open, (size_t)cap * sizeof(*o));
-            if (o == NULL) {
-                return -1;
-            }
-            b->open = o;
-            b->capopen = cap;
-        }
-        b->open[b->nopen] = (struct open_slice){.row = row, .ts = e->ts};
-        snprintf(b->open[b->nopen].name, 64, "%s", e->name);
-        b->nopen++;
-        return 0;
-    case 'E':
+        return open_push(b, row, e->name, e->ts);
+    case 'E': {
         /* The innermost open slice of this row ends here. */
-        for (int i = b->nopen - 1; i >= 0; i--) {
-            if (b->open[i].row == row) {
-                struct open_slice o = b->open[i];
-                memmove(&b->open[i], &b->open[i + 1],
-                        (size_t)(b->nopen - i - 1) * sizeof(o));
-                b->nopen--;
-                if (e->ts < o.ts) {
-                    b->err = "an \"E\" event before its \"B\"";
-                    return -1;
-                }
-                return add_slice(b, row, o.name, o.ts, e->ts);
-            }
+        int i = b->top[row];
+        if (i < 0) {
+            b->err = "an \"E\" event without a \"B\" on its row";
+            return -1;
         }
-        b->err = "an \"E\" event without a \"B\" on its row";
-        return -1;
+        struct open_slice o = b->open[i];
+        b->top[row] = o.prev;
+        b->open[i].prev = b->free_open;
+        b->free_open = i;
+        b->nopen--;
+        if (e->ts < o.ts) {
+            b->err = "an \"E\" event before its \"B\"";
+            return -1;
+        }
+        return add_slice(b, row, o.name, o.ts, e->ts);
+    }
     case 'X':
         return add_slice(b, row, e->name, e->ts, e->ts + e->dur);
     case 'M':
@@ -488,32 +571,44 @@ static int top_key(struct parser *ps, const char *key, void *ctx,
     return skip_value(ps, depth);
 }
 
+struct sort_row {
+    tl_row row;
+    int old; /* Its index before the sort. */
+};
+
 static int cmp_rows(const void *a, const void *b) {
-    const tl_row *x = a, *y = b;
+    const tl_row *x = &((const struct sort_row *)a)->row;
+    const tl_row *y = &((const struct sort_row *)b)->row;
     if (x->pid != y->pid) {
         return x->pid < y->pid ? -1 : 1;
     }
     return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-/* Sort the rows by pid, then tid, and renumber the slices' rows. */
+/* Sort the rows by pid, then tid, and renumber the slices' rows through
+ * a map from old index to new. */
 static int sort_rows(tl_trace *t) {
-    tl_row *old = malloc((size_t)(t->nrows ? t->nrows : 1) * sizeof(*old));
-    if (old == NULL) {
+    size_t n = (size_t)(t->nrows ? t->nrows : 1);
+    struct sort_row *sr = malloc(n * sizeof(*sr));
+    int *map = malloc(n * sizeof(*map));
+    if (sr == NULL || map == NULL) {
+        free(sr);
+        free(map);
         return -1;
     }
-    memcpy(old, t->rows, (size_t)t->nrows * sizeof(*old));
-    qsort(t->rows, (size_t)t->nrows, sizeof(*t->rows), cmp_rows);
-    for (int i = 0; i < t->nslices; i++) {
-        const tl_row *r = &old[t->slices[i].row];
-        for (int j = 0; j < t->nrows; j++) {
-            if (t->rows[j].pid == r->pid && t->rows[j].tid == r->tid) {
-                t->slices[i].row = j;
-                break;
-            }
-        }
+    for (int i = 0; i < t->nrows; i++) {
+        sr[i] = (struct sort_row){.row = t->rows[i], .old = i};
     }
-    free(old);
+    qsort(sr, (size_t)t->nrows, sizeof(*sr), cmp_rows);
+    for (int i = 0; i < t->nrows; i++) {
+        t->rows[i] = sr[i].row;
+        map[sr[i].old] = i;
+    }
+    for (int i = 0; i < t->nslices; i++) {
+        t->slices[i].row = map[t->slices[i].row];
+    }
+    free(map);
+    free(sr);
     return 0;
 }
 
@@ -556,7 +651,7 @@ int tl_load(const char *path, tl_trace *out) {
         return -1;
     }
     *out = (tl_trace){0};
-    struct builder b = {.t = out};
+    struct builder b = {.t = out, .free_open = -1};
     struct parser ps = {.p = text, .end = text + size, .start = text};
     ws(&ps);
     int rc;
@@ -584,6 +679,8 @@ int tl_load(const char *path, tl_trace *out) {
         tl_free(out);
     }
     free(b.open);
+    free(b.top);
+    free(b.hash);
     free(text);
     return rc;
 }
