@@ -154,8 +154,17 @@ typedef struct svg_panel {
     int nseries;
 } svg_panel;
 
-/* Write s with XML's special characters escaped. */
+/* Write s with XML's special characters escaped, as valid XML text: bytes
+ * that are not UTF-8 become U+FFFD, control characters '?'. */
 void svg_escape(FILE *f, const char *s);
+/* Decode the UTF-8 character at s (n > 0 bytes left) into *cp; returns
+ * the bytes it took. A byte that starts no valid character (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF) takes 1 and
+ * gives U+FFFD. */
+size_t cli_utf8_decode(const char *s, size_t n, unsigned *cp);
+/* Encode cp (a surrogate or past U+10FFFF: U+FFFD) as UTF-8 into out;
+ * returns the bytes written, 1 to 4. */
+size_t cli_utf8_encode(unsigned cp, char out[4]);
 /* A round step (1, 2 or 5 times a power of ten) for about `ticks` ticks. */
 double svg_nice_step(double range, int ticks);
 /* Start an SVG document with a white background and a title line; end it

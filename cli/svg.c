@@ -11,9 +11,77 @@
 
 #include "cli.h"
 
+size_t cli_utf8_decode(const char *s, size_t n, unsigned *cp) {
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned c = u[0], v, min;
+    size_t len;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, v = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, v = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        *cp = 0xFFFD; /* A continuation byte, 0xC0, 0xC1 or 0xF5-0xFF. */
+        return 1;
+    }
+    if (n < len) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((u[i] & 0xC0) != 0x80) {
+            *cp = 0xFFFD;
+            return 1;
+        }
+        v = v << 6 | (u[i] & 0x3F);
+    }
+    /* Overlong forms, UTF-16 surrogates and code points past U+10FFFF
+     * are not UTF-8 (RFC 3629). */
+    if (v < min || (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    *cp = v;
+    return len;
+}
+
+size_t cli_utf8_encode(unsigned cp, char out[4]) {
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        cp = 0xFFFD;
+    }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 void svg_escape(FILE *f, const char *s) {
-    for (; *s != '\0'; s++) {
-        switch (*s) {
+    size_t n = strlen(s);
+    while (n > 0) {
+        unsigned cp;
+        size_t k = cli_utf8_decode(s, n, &cp);
+        char b[4];
+        switch (cp) {
         case '&':
             fputs("&amp;", f);
             break;
@@ -27,10 +95,20 @@ void svg_escape(FILE *f, const char *s) {
             fputs("&quot;", f);
             break;
         default:
-            /* Control characters are not allowed in XML 1.0. */
-            fputc((unsigned char)*s < 0x20 ? '?' : *s, f);
+            /* XML 1.0 allows neither control characters (but tab and
+             * line ends, replaced too so labels stay on one line) nor
+             * U+FFFE and U+FFFF; bytes that are not UTF-8 came back from
+             * the decoder as U+FFFD. */
+            if (cp < 0x20) {
+                fputc('?', f);
+            } else {
+                cp = cp == 0xFFFE || cp == 0xFFFF ? 0xFFFD : cp;
+                fwrite(b, 1, cli_utf8_encode(cp, b), f);
+            }
             break;
         }
+        s += k;
+        n -= k;
     }
 }
 

@@ -61,27 +61,19 @@ static int expect(struct parser *ps, char c) {
     return 0;
 }
 
-/* Append one code point as UTF-8, if it fits. */
-static void put_utf8(char *out, size_t cap, size_t *len, unsigned cp) {
+/* Append one code point as UTF-8 if it fits whole; once one does not,
+ * nothing more is appended (*full), so a long name is cut between
+ * characters and never skips one. */
+static void put_utf8(char *out, size_t cap, size_t *len, int *full,
+                     unsigned cp) {
     char b[4];
-    int n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | cp >> 6);
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else {
-        b[0] = (char)(0xE0 | cp >> 12);
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
+    size_t n = cli_utf8_encode(cp, b);
+    if (*full || *len + n >= cap) {
+        *full = 1;
+        return;
     }
-    if (*len + (size_t)n < cap) {
-        memcpy(out + *len, b, (size_t)n);
-        *len += (size_t)n;
-    }
+    memcpy(out + *len, b, n);
+    *len += n;
 }
 
 /* The character a one-letter escape stands for; 0 for a bad escape. */
@@ -106,47 +98,81 @@ static unsigned unescape(char e) {
     }
 }
 
-/* A string into out (truncated to cap - 1 bytes; out may be NULL). */
+/* Four hex digits at p (exactly: no sign, no space); -1 if not. */
+static long hex4(const char *p, const char *end) {
+    long v = 0;
+    if (end - p < 4) {
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) {
+            return -1;
+        }
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The code point of a \u escape, ps->p just past the 'u'. A surrogate
+ * pair (\uD83D\uDE00) makes one character; a lone surrogate, and \u0000
+ * (which would end the C string early), become U+FFFD. */
+static int unicode_escape(struct parser *ps, unsigned *cp) {
+    long v = hex4(ps->p, ps->end);
+    if (v < 0) {
+        return fail(ps, "bad \\u escape (four hex digits expected)");
+    }
+    ps->p += 4;
+    if (v >= 0xD800 && v <= 0xDBFF && ps->end - ps->p >= 6 &&
+        ps->p[0] == '\\' && ps->p[1] == 'u') {
+        long lo = hex4(ps->p + 2, ps->end);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            ps->p += 6;
+            *cp = 0x10000 + (((unsigned)v - 0xD800) << 10) +
+                  ((unsigned)lo - 0xDC00);
+            return 0;
+        }
+    }
+    *cp = v == 0 || (v >= 0xD800 && v <= 0xDFFF) ? 0xFFFD : (unsigned)v;
+    return 0;
+}
+
+/* A string into out (out may be NULL), as valid UTF-8 cut to at most
+ * cap - 1 bytes at a character boundary. Bytes that are not UTF-8 become
+ * U+FFFD. */
 static int string(struct parser *ps, char *out, size_t cap) {
     size_t len = 0;
+    int full = out == NULL || cap == 0;
     if (expect(ps, '"') < 0) {
         return -1;
     }
     while (ps->p < ps->end && *ps->p != '"') {
-        unsigned char c = (unsigned char)*ps->p++;
+        unsigned char c = (unsigned char)*ps->p;
+        unsigned cp;
         if (c < 0x20) {
             return fail(ps, "control character in a string");
         }
-        unsigned cp = c;
         if (c == '\\') {
-            if (ps->p >= ps->end) {
+            if (ps->end - ps->p < 2) {
+                ps->p++;
                 break;
             }
-            char e = *ps->p++;
+            char e = ps->p[1];
+            ps->p += 2;
             if (e == 'u') {
-                if (ps->end - ps->p < 4) {
-                    return fail(ps, "short \\u escape");
+                if (unicode_escape(ps, &cp) < 0) {
+                    return -1;
                 }
-                char hex[5] = {ps->p[0], ps->p[1], ps->p[2], ps->p[3], 0};
-                char *hend;
-                cp = (unsigned)strtoul(hex, &hend, 16);
-                if (*hend != '\0') {
-                    return fail(ps, "bad \\u escape");
-                }
-                ps->p += 4;
             } else if ((cp = unescape(e)) == 0) {
                 return fail(ps, "bad escape in a string");
             }
+        } else {
+            ps->p += cli_utf8_decode(ps->p, (size_t)(ps->end - ps->p), &cp);
         }
-        if (out != NULL && cap > 0) {
-            if (c != '\\' || cp < 0x80) {
-                if (len + 1 < cap) {
-                    out[len++] = (char)cp;
-                }
-            } else {
-                put_utf8(out, cap, &len, cp);
-            }
-        }
+        put_utf8(out, cap, &len, &full, cp);
     }
     if (ps->p >= ps->end) {
         return fail(ps, "unterminated string");

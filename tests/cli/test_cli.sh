@@ -465,8 +465,57 @@ assert "task 1: 0.031-0.032 ms" in spans and "task 1: 0.030-0.040 ms" in spans, 
 PY
 }
 
+# bad_text: names with bytes that are not UTF-8, lone surrogates, \u0000,
+# characters XML forbids, and long names cut in the middle of a character
+# still make an SVG that parses as XML; a \u escape takes exactly four hex
+# digits.
+bad_text() {
+    checks=$((checks + 1))
+    python3 - "$tmp/text.json" <<'PY' || fail "bad_text: generate"
+import sys
+names = [b"raw \xff\xfe end", b"overlong \xc0\x80", b"surrogate \xed\xa0\x80",
+         b"cut \xe2\x82", b"lone high \\ud800 x", b"lone low \\udc00",
+         b"high then letter \\ud800\\u0041", b"pair \\ud83d\\ude00",
+         b"nul \\u0000 x", b"ctl \\u0001 \\t", b"nonchar \\uFFFE \\uffff",
+         b"e \\u00e9", b"\xc3\xa9" * 70, b"a" + "\u20ac".encode() * 40,
+         b"x" + "\U0001f600".encode() * 30, b"ok & < > \\\" end"]
+ev = [b'{"ph":"X","name":"%s","ts":%d,"dur":1,"pid":1,"tid":%d}'
+      % (n, i, i % 4) for i, n in enumerate(names)]
+ev.append(b'{"ph":"M","name":"thread_name","pid":1,"tid":0,'
+          b'"args":{"name":"row \xff\\ud800 \xe2\x82"}}')
+open(sys.argv[1], "wb").write(b"[" + b",".join(ev) + b"]")
+PY
+    expect_exit 0 "$J" timeline "$tmp/text.json" --title $'title \xff\xc3'
+    checks=$((checks + 1))
+    python3 - "$tmp/text.svg" <<'PY' || fail "bad_text: SVG is not XML"
+import sys, xml.dom.minidom
+doc = xml.dom.minidom.parse(sys.argv[1])
+titles = [t.firstChild.data for t in doc.getElementsByTagName("title")
+          if t.firstChild is not None]
+text = "\n".join(titles)
+assert "pair \U0001f600" in text, titles
+assert "e \u00e9" in text, titles
+assert "lone high \ufffd x" in text, titles
+assert "high then letter \ufffdA" in text, titles
+assert "raw \ufffd\ufffd end" in text, titles
+assert "nul \ufffd x" in text, titles
+assert "\u00e9" * 31 + ":" in text, "63 bytes of 2-byte characters: 31"
+assert "a" + "\u20ac" * 20 + ":" in text, "1 + 20 * 3 bytes fit in 63"
+assert "x" + "\U0001f600" * 15 + ":" in text, "1 + 15 * 4 bytes fit in 63"
+assert 'ok & < > " end' in text, titles
+PY
+    # \u takes exactly four hex digits: no sign, no space, no fewer.
+    for esc in '\u+123' '\u 123' '\u-123' '\u12"' '\u0x12'; do
+        printf '[{"ph":"X","name":"a%s","ts":0,"dur":1,"pid":1,"tid":1}]' \
+            "$esc" >"$tmp/esc.json"
+        expect_exit 1 "$J" timeline "$tmp/esc.json"
+        grep -q 'bad \\u escape' "$tmp/err" ||
+            fail "bad_text: $esc: $(cat "$tmp/err")"
+    done
+}
+
 parts=(usage_errors helps runtime_errors models compare_sweep traces demos tour
-       bad_numbers many_rows)
+       bad_numbers many_rows bad_text)
 for p in "${parts[@]}"; do
     if [ -z "$only" ] || [ "$only" = "$p" ]; then
         echo "-- $p"
