@@ -77,6 +77,8 @@ typedef struct lab_result {
     int ok;               /* 1 when every task completed with the right
                            * result (so the sum matches too). */
     double speedup;       /* Serial wall time / wall_s; 0 = not computed. */
+    uint64_t trace_slices;  /* --trace: slices written to the trace, */
+    uint64_t trace_dropped; /* and slices dropped because it was full. */
 } lab_result;
 
 /* Defaults the commands share (chosen so `juggle tour` stays under a minute

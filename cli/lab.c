@@ -560,7 +560,42 @@ struct lab_report {
     int completed;
     int wrong;              /* Tasks done with a result other than fib(N). */
     uint64_t sum;
+    uint64_t trace_slices;  /* Slices the trace kept, and those it had no */
+    uint64_t trace_dropped; /* room for (--trace only). */
 };
+
+/*
+ * The trace's capacity, from the run: each task runs once before its first
+ * wait and once after each (rounds + 1 stretches), times 4 for the
+ * stretches the runtime or the GIL's hand-overs split further. At least
+ * the library's default (2^20: the mapping is only touched where slices
+ * are written, so room costs address space, not memory), at most 2^23
+ * slices (some 700 MiB). A run that needs more still runs; its dropped
+ * slices are reported.
+ *
+ * JUGGLE_TEST_TRACE_CAPACITY, a test seam: when set, the capacity itself,
+ * so a test can fill the trace with a small run.
+ */
+#define TRACE_CAP_MIN ((size_t)1 << 20)
+#define TRACE_CAP_MAX ((size_t)1 << 23)
+
+static int trace_new(jg_trace **out, const lab_work *w) {
+    const char *test = getenv("JUGGLE_TEST_TRACE_CAPACITY");
+    long forced;
+    if (test != NULL && cli_parse_int(test, 1, 1L << 28, &forced) == 0) {
+        return jg_trace_new(out, (size_t)forced);
+    }
+    size_t rounds = (size_t)(w->rounds > 0 ? w->rounds : 1);
+    size_t cap = (size_t)w->tasks * (rounds + 1) * 4;
+    cap = cap < TRACE_CAP_MIN ? TRACE_CAP_MIN : cap;
+    cap = cap > TRACE_CAP_MAX ? TRACE_CAP_MAX : cap;
+    /* Where the system will not map that much, try smaller. */
+    int rc;
+    while ((rc = jg_trace_new(out, cap)) == -ENOMEM && cap > TRACE_CAP_MIN) {
+        cap /= 2;
+    }
+    return rc;
+}
 
 static double tv_s(struct timeval tv) {
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -615,7 +650,7 @@ static void measure_child(const lab_work *w, struct lab_report *rep) {
         snprintf(jobs[i].name, sizeof(jobs[i].name), "task %d", i);
     }
     if (w->trace_path != NULL) {
-        rc = jg_trace_new(&sh->trace, 0);
+        rc = trace_new(&sh->trace, w);
         if (rc < 0) {
             rep->rc = rc;
             snprintf(rep->what, sizeof(rep->what), "trace");
@@ -655,6 +690,8 @@ static void measure_child(const lab_work *w, struct lab_report *rep) {
         return;
     }
     if (sh->trace != NULL) {
+        rep->trace_slices = jg_trace_count(sh->trace);
+        rep->trace_dropped = jg_trace_dropped(sh->trace);
         rc = jg_trace_write(sh->trace, w->trace_path);
         if (rc < 0) {
             rep->rc = rc;
@@ -758,6 +795,14 @@ int lab_measure(const lab_work *w, lab_result *out) {
     out->sum = rep.sum;
     out->expect_sum =
         w->workload == WL_IO ? 0 : fib_fast(w->fib_n) * (uint64_t)w->tasks;
+    out->trace_slices = rep.trace_slices;
+    out->trace_dropped = rep.trace_dropped;
+    if (rep.trace_dropped > 0) {
+        cli_error(w->trace_path, "warning: the trace was full: %llu of "
+                  "%llu slices dropped, the timeline is incomplete",
+                  (unsigned long long)rep.trace_dropped,
+                  (unsigned long long)(rep.trace_slices + rep.trace_dropped));
+    }
     out->ok = rep.completed == w->tasks && rep.wrong == 0 &&
               rep.sum == out->expect_sum;
     return 0;

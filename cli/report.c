@@ -76,6 +76,14 @@ static void print_table(FILE *f, const lab_result *r, int n, int speedup) {
         }
         fprintf(f, "  %s\n", check_text(&r[i], check, sizeof(check)));
     }
+    for (int i = 0; i < n; i++) {
+        if (r[i].work.trace_path != NULL && r[i].trace_dropped > 0) {
+            fprintf(f, "trace %s: incomplete, %" PRIu64 " slices kept, %"
+                       PRIu64 " dropped (the trace was full)\n",
+                    r[i].work.trace_path, r[i].trace_slices,
+                    r[i].trace_dropped);
+        }
+    }
 }
 
 static void print_json(FILE *f, const lab_result *r, int n, int speedup) {
@@ -100,6 +108,11 @@ static void print_json(FILE *f, const lab_result *r, int n, int speedup) {
                 r[i].sum, r[i].expect_sum, r[i].ok ? "true" : "false");
         if (speedup) {
             fprintf(f, ", \"speedup\": %.4f", r[i].speedup);
+        }
+        if (w->trace_path != NULL) {
+            fprintf(f, ", \"trace_slices\": %" PRIu64 ", "
+                       "\"trace_dropped\": %" PRIu64, r[i].trace_slices,
+                    r[i].trace_dropped);
         }
         fprintf(f, "}%s\n", i + 1 < n ? "," : "");
     }

@@ -514,8 +514,44 @@ PY
     done
 }
 
+# trace_full: a run that fills its trace (forced small through the test
+# seam JUGGLE_TEST_TRACE_CAPACITY) says so on stderr, in the table and in
+# the JSON, instead of dropping slices silently; a trace sized from the run
+# drops nothing.
+trace_full() {
+    local m
+    for m in async threads; do
+        expect_exit 0 env JUGGLE_TEST_TRACE_CAPACITY=5 "$J" run --model "$m" \
+            --tasks 4 --sleep 0 --rounds 3 --trace "$tmp/full.json"
+        grep -Eq "^juggle: .*full.json: warning: the trace was full: [0-9]+ of [0-9]+ slices dropped" \
+            "$tmp/err" || fail "trace_full $m: no warning: $(cat "$tmp/err")"
+        grep -Eq "^trace .*full.json: incomplete, 5 slices kept, [1-9][0-9]* dropped" \
+            "$tmp/out" || fail "trace_full $m: table: $(cat "$tmp/out")"
+        expect_exit 0 env JUGGLE_TEST_TRACE_CAPACITY=5 "$J" run --model "$m" \
+            --tasks 4 --sleep 0 --rounds 3 --trace "$tmp/full.json" --json
+        checks=$((checks + 1))
+        python3 - "$tmp/out" <<'PY' || fail "trace_full $m: JSON"
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+assert r["trace_slices"] == 5 and r["trace_dropped"] > 0, r
+PY
+    done
+    # Sized from the run: 3,000 tasks in 400 rounds need 1.2 million
+    # slices, more than the library's default of 2^20.
+    expect_exit 0 "$J" run --model serial --tasks 3000 --rounds 400 \
+        --sleep 0 --trace "$tmp/big.json" --json
+    grep -q warning "$tmp/err" && fail "trace_full: big run: $(cat "$tmp/err")"
+    checks=$((checks + 1))
+    python3 - "$tmp/out" <<'PY' || fail "trace_full: big run JSON"
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+assert r["trace_slices"] == 3000 * 401 and r["trace_dropped"] == 0, r
+PY
+    rm -f "$tmp/big.json"
+}
+
 parts=(usage_errors helps runtime_errors models compare_sweep traces demos tour
-       bad_numbers many_rows bad_text)
+       bad_numbers many_rows bad_text trace_full)
 for p in "${parts[@]}"; do
     if [ -z "$only" ] || [ "$only" = "$p" ]; then
         echo "-- $p"
