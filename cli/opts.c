@@ -42,6 +42,18 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* An option's name as a user writes it ("--trace"). */
+static const char *opt_name(int opt) {
+    static char buf[32];
+    for (const struct option *l = long_opts; l->name != NULL; l++) {
+        if (l->val == opt) {
+            snprintf(buf, sizeof(buf), "--%s", l->name);
+            return buf;
+        }
+    }
+    return "?";
+}
+
 /* Which options each command takes. */
 static int allowed(const char *cmd, int opt) {
     int is_run = strcmp(cmd, "run") == 0;
@@ -170,8 +182,9 @@ int lab_cli_parse(const char *cmd, int argc, char **argv, lab_cli *o,
             return 0;
         }
         if (!allowed(cmd, c)) {
+            /* By its name: argv[optind - 1] is the value of "--trace x". */
             return cli_usage_error(cmd, "option '%s' does not apply here",
-                                   argv[optind - 1]);
+                                   opt_name(c));
         }
         int rc = apply(cmd, c, optarg, o);
         if (rc != 0) {

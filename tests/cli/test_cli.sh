@@ -75,6 +75,15 @@ usage_errors() {
         "timeline --frob a.json"
         "tour --frob"
     )
+    # An option that does not apply is named, not its value.
+    local opt
+    for opt in "compare --trace x.json:--trace" "compare -m serial:--model" \
+        "run --model serial -o x.svg:--output" "compare --gil:--gil"; do
+        # shellcheck disable=SC2086
+        expect_exit 2 "$J" ${opt%:*}
+        grep -q "^juggle: [a-z]*: option '${opt##*:}' does not apply here" \
+            "$tmp/err" || fail "${opt%:*}: $(head -1 "$tmp/err")"
+    done
     for args in "${bad[@]}"; do
         # shellcheck disable=SC2086
         expect_exit 2 "$J" $args
