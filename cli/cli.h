@@ -130,8 +130,10 @@ typedef struct lab_cli {
     int have_model;
     out_format format;
     const char *svg_path;   /* sweep: -o FILE.svg */
-    const char *sweep_list; /* sweep: the list given to --workers/--tasks */
+    const char *sweep_list; /* sweep: the list given to --workers/--tasks
+                             * (NULL: the default workers) */
     int sweep_tasks;        /* sweep: 1 when sweeping --tasks */
+    const char *sweep_workers_arg, *sweep_tasks_arg; /* sweep: as given */
 } lab_cli;
 
 /* Parse the options of run, compare or sweep into *o. Returns 0, or

@@ -10,7 +10,6 @@
  * with the count (each task adds the same work), so serial runs once at
  * the largest count and is scaled: serial(n) = serial(max) * n / max.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -23,7 +22,8 @@ static const char help_text[] =
     "\n"
     "Run one model at each count of a comma-separated LIST of worker counts\n"
     "(default --workers 1,2,4,8) or task counts, and print the time and the\n"
-    "speed-up against serial for each.\n"
+    "speed-up against serial for each. A LIST may be one count; the sweep\n"
+    "is over --tasks when its value is a list, else over --workers.\n"
     "\n"
     "Options:\n"
     "  -m, --model MODEL     the model (required; see 'juggle run --help')\n"
@@ -37,39 +37,65 @@ static const char help_text[] =
     "  --json, --csv         machine-readable output\n"
     "  -h, --help            this help\n";
 
-/* Parse "1,2,4,8" into ascending, distinct counts. */
+/* Parse "1,2,4,8" (or one count, "3") into ascending, distinct counts.
+ * An empty item ("1,,2", "1,", ",1") is an error, not skipped. */
 static int parse_list(const char *s, int is_tasks, int *v, int *n) {
-    char *copy = strdup(s);
-    if (copy == NULL) {
-        cli_error("sweep", "out of memory");
-        return EXIT_FAIL;
-    }
-    int k = 0, rc = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t != NULL;
-         t = strtok_r(NULL, ",", &save)) {
+    const char *name = is_tasks ? "tasks" : "workers";
+    int k = 0;
+    for (const char *p = s;; p++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[32];
         long x;
-        if (cli_parse_int(t, 1, is_tasks ? 100000 : 1024, &x) < 0) {
-            rc = cli_usage_error("sweep", "--%s: '%s' is not a count",
-                                 is_tasks ? "tasks" : "workers", t);
-            break;
+        if (len == 0) {
+            return cli_usage_error("sweep", "--%s: an empty item in '%s'",
+                                   name, s);
+        }
+        snprintf(item, sizeof(item), "%.*s", (int)len, p);
+        if (len >= sizeof(item) ||
+            cli_parse_int(item, 1, is_tasks ? 100000 : 1024, &x) < 0) {
+            return cli_usage_error("sweep", "--%s: '%.*s' is not a count",
+                                   name, (int)len, p);
         }
         if (k == MAX_POINTS) {
-            rc = cli_usage_error("sweep", "at most %d counts", MAX_POINTS);
-            break;
+            return cli_usage_error("sweep", "at most %d counts", MAX_POINTS);
         }
         if (k > 0 && x <= v[k - 1]) {
-            rc = cli_usage_error("sweep", "the counts must go up: '%s'", s);
-            break;
+            return cli_usage_error("sweep", "the counts must go up: '%s'", s);
         }
         v[k++] = (int)x;
-    }
-    free(copy);
-    if (rc == 0 && k == 0) {
-        rc = cli_usage_error("sweep", "an empty list");
+        if (comma == NULL) {
+            break;
+        }
+        p = comma;
     }
     *n = k;
-    return rc;
+    return 0;
+}
+
+/* Say where a model ran with other worker counts than the ones asked
+ * for: threads and processes use one worker per task at most, serial and
+ * async always one. In a table, under it; beside JSON or CSV, on stderr
+ * (so the data stays parseable). */
+static void note_clamped(const lab_cli *o, const lab_result *r,
+                         const int *counts, int n) {
+    FILE *f = o->format == OUT_TABLE ? stdout : stderr;
+    for (int i = 0; i < n && !o->sweep_tasks; i++) {
+        if (r[i].workers == counts[i]) {
+            continue;
+        }
+        char label[32];
+        lab_label(&o->work, label, sizeof(label));
+        if (o->work.model == MODEL_THREADS ||
+            o->work.model == MODEL_PROCESSES) {
+            fprintf(f, "note: --workers %d ran with %d: %s uses at most one "
+                       "worker per task (--tasks %d)\n", counts[i],
+                    r[i].workers, label, o->work.tasks);
+        } else {
+            fprintf(f, "note: --workers %d ran with %d: %s always uses %d\n",
+                    counts[i], r[i].workers, label, r[i].workers);
+        }
+    }
 }
 
 static int draw(const lab_cli *o, const lab_result *r, const double *serial,
@@ -114,7 +140,7 @@ static int draw(const lab_cli *o, const lab_result *r, const double *serial,
 
 int cmd_sweep(int argc, char **argv) {
     lab_cli o;
-    int help, counts[MAX_POINTS], n;
+    int help, counts[MAX_POINTS], n = 0;
     int rc = lab_cli_parse("sweep", argc, argv, &o, &help);
     if (rc != 0) {
         return rc;
@@ -161,6 +187,7 @@ int cmd_sweep(int argc, char **argv) {
         return EXIT_FAIL;
     }
     report_print(stdout, o.format, r, n, 1);
+    note_clamped(&o, r, counts, n);
     if (o.svg_path != NULL && draw(&o, r, serial, counts, n) < 0) {
         return EXIT_FAIL;
     }

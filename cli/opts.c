@@ -83,19 +83,40 @@ static int parse_count(const char *cmd, const char *name, const char *arg,
     return 0;
 }
 
-/* In sweep, --workers or --tasks may be a list; it is checked later. */
+/* In sweep, --workers and --tasks are kept as given: which one is the
+ * list to sweep is decided once both are known (sweep_choose). */
 static int count_or_list(const char *cmd, const char *name, const char *arg,
                          lab_cli *o, int is_tasks, int *out) {
-    if (strcmp(cmd, "sweep") == 0 && strchr(arg, ',') != NULL) {
-        if (o->sweep_list != NULL && o->sweep_tasks != is_tasks) {
-            return cli_usage_error(cmd, "sweep either --workers or --tasks, "
-                                   "not both");
-        }
-        o->sweep_list = arg;
-        o->sweep_tasks = is_tasks;
+    if (strcmp(cmd, "sweep") == 0) {
+        *(is_tasks ? &o->sweep_tasks_arg : &o->sweep_workers_arg) = arg;
         return 0;
     }
     return parse_count(cmd, name, arg, is_tasks ? 100000 : 1024, out);
+}
+
+/*
+ * Sweep: the list is --tasks when its value is a list ("1,2,4"), else
+ * --workers, even with one count ("--workers 3" is a sweep of one point);
+ * the other option, if given, must be one count. Neither: the caller's
+ * default list of workers. Checking the list's items is parse_list's, in
+ * cmd_sweep.c.
+ */
+static int sweep_choose(lab_cli *o) {
+    const char *w = o->sweep_workers_arg, *t = o->sweep_tasks_arg;
+    if (w != NULL && t != NULL && strchr(w, ',') != NULL &&
+        strchr(t, ',') != NULL) {
+        return cli_usage_error("sweep", "sweep either --workers or --tasks, "
+                               "not both");
+    }
+    o->sweep_tasks = t != NULL && strchr(t, ',') != NULL;
+    o->sweep_list = o->sweep_tasks ? t : w;
+    const char *fixed = o->sweep_tasks ? w : t;
+    if (fixed == NULL) {
+        return 0;
+    }
+    return o->sweep_tasks
+               ? parse_count("sweep", "workers", fixed, 1024, &o->work.workers)
+               : parse_count("sweep", "tasks", fixed, 100000, &o->work.tasks);
 }
 
 static int apply(const char *cmd, int c, const char *arg, lab_cli *o) {
@@ -193,6 +214,9 @@ int lab_cli_parse(const char *cmd, int argc, char **argv, lab_cli *o,
     }
     if (optind < argc) {
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    }
+    if (strcmp(cmd, "sweep") == 0 && sweep_choose(o) != 0) {
+        return EXIT_USAGE;
     }
     if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "sweep") == 0) &&
         !o->have_model) {

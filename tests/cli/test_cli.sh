@@ -559,8 +559,45 @@ PY
     rm -f "$tmp/big.json"
 }
 
+# sweep_lists: --workers N alone is a sweep of one point (it was ignored,
+# and the default 1,2,4,8 swept); an empty item in a list is an error; a
+# count the model cannot use (more threads than tasks) is noted.
+sweep_lists() {
+    expect_exit 0 "$J" sweep --model threads --sleep 0.001 --workers 3 --json
+    checks=$((checks + 1))
+    python3 - "$tmp/out" <<'PY' || fail "sweep --workers 3: $(cat "$tmp/out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [x["workers"] for x in r] == [3], r
+PY
+    expect_exit 0 "$J" sweep --model threads --sleep 0.001 --tasks 5 --json
+    checks=$((checks + 1))
+    python3 - "$tmp/out" <<'PY' || fail "sweep --tasks 5: $(cat "$tmp/out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [(x["tasks"], x["workers"]) for x in r] == [(5, 1), (5, 2), (5, 4), (5, 5)], r
+PY
+    local l
+    for l in 1,2,,3 1, ,1 , 1,,; do
+        expect_exit 2 "$J" sweep --model async --workers "$l"
+        grep -q "^juggle: sweep: --workers: an empty item in '$l'" \
+            "$tmp/err" || fail "sweep --workers $l: $(head -1 "$tmp/err")"
+    done
+    expect_exit 2 "$J" sweep --model async --tasks 1,,2
+    grep -q "^juggle: sweep: --tasks: an empty item in '1,,2'" "$tmp/err" ||
+        fail "sweep --tasks 1,,2: $(head -1 "$tmp/err")"
+    expect_exit 0 "$J" sweep --model threads --sleep 0.001 --tasks 2 \
+        --workers 1,4
+    grep -q '^note: --workers 4 ran with 2: threads uses at most one worker per task (--tasks 2)$' \
+        "$tmp/out" || fail "sweep: no clamp note: $(cat "$tmp/out")"
+    expect_exit 0 "$J" sweep --model async --sleep 0.001 --workers 1,2 --csv
+    grep -q '^note: --workers 2 ran with 1: async always uses 1$' \
+        "$tmp/err" || fail "sweep: no clamp note on stderr: $(cat "$tmp/err")"
+    [ "$(wc -l <"$tmp/out")" = 3 ] || fail "sweep csv: $(cat "$tmp/out")"
+}
+
 parts=(usage_errors helps runtime_errors models compare_sweep traces demos tour
-       bad_numbers many_rows bad_text trace_full)
+       bad_numbers many_rows bad_text trace_full sweep_lists)
 for p in "${parts[@]}"; do
     if [ -z "$only" ] || [ "$only" = "$p" ]; then
         echo "-- $p"
