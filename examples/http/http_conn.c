@@ -488,11 +488,14 @@ static void linger_close(struct http_conn *c) {
     }
 }
 
-/* BUSY -> IDLE before waiting for a new request. False when the server
- * marked the connection CLOSING: end it. */
-static bool become_idle(struct http_conn *c) {
-    atomic_store_explicit(&c->idle_since, (int64_t)coarse_now(),
-                          memory_order_relaxed);
+/* BUSY -> IDLE before waiting for a new request; `since`: the idle time
+ * starts now (else it goes on from the last request). False when the
+ * server marked the connection CLOSING: end it. */
+static bool become_idle(struct http_conn *c, bool since) {
+    if (since) {
+        atomic_store_explicit(&c->idle_since, (int64_t)coarse_now(),
+                              memory_order_relaxed);
+    }
     int busy = BUSY;
     /* Pairs with the exchange in mark_closing(): exactly one side sees
      * the other's state. */
@@ -506,12 +509,26 @@ static bool become_busy(struct http_conn *c) {
     return atomic_compare_exchange_strong(&c->state, &idle, BUSY);
 }
 
+/* Whether in[] holds only line ends: empty lines before a request line,
+ * which RFC 9112 2.2 says to ignore (the parser skips them too). */
+static bool only_blank_lines(const struct http_conn *c) {
+    for (size_t i = 0; i < c->in_len; i++) {
+        if (c->in[i] != '\r' && c->in[i] != '\n') {
+            return false;
+        }
+    }
+    return c->in_len > 0 && c->discard == 0;
+}
+
 /* Serve requests until the client or the server ends the connection. */
 static void conn_loop(struct http_conn *c) {
+    bool blank = false;    /* The last read brought only empty lines. */
     for (;;) {
         bool idle = c->in_len == 0 && c->discard == 0;
         int64_t deadline = idle ? JG_FOREVER : c->head_deadline;
-        if (idle && !become_idle(c)) {
+        /* Empty lines do not restart the idle timeout: a client cannot
+         * keep a connection open with them alone. */
+        if (idle && !become_idle(c, !blank)) {
             return;
         }
         ssize_t n = jg_read(c->fd, c->in + c->in_len, IN_CAP - c->in_len,
@@ -533,6 +550,14 @@ static void conn_loop(struct http_conn *c) {
         }
         if (c->close_after) {
             return;
+        }
+        /* Only empty lines left (after a request, or alone): no request
+         * has begun, so the connection is idle, not waiting for a head
+         * with HEAD_TIMEOUT (which closed it after 10 s). */
+        blank = served == 0 && only_blank_lines(c);
+        if (only_blank_lines(c)) {
+            c->in_len = 0;
+            c->parser = (http_parser){0};
         }
         /* A new partial head (or body) has HEAD_TIMEOUT to arrive. */
         if ((c->in_len > 0 || c->discard > 0) && (!partial || served > 0)) {

@@ -671,3 +671,58 @@ Test(http_server, sigterm_finishes_in_flight_then_exits_0, .timeout = 120) {
     cr_assert_eq(WEXITSTATUS(status), 0);
     remove_tree(&t);
 }
+
+/* Read what the server sends until it closes (or resets) the connection;
+ * true when that holds a status line. */
+static bool answered_before_close(int fd) {
+    char buf[4096];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        if (n <= 0 || (len += (size_t)n) == sizeof(buf) - 1) {
+            break;
+        }
+    }
+    buf[len] = '\0';
+    return strstr(buf, "HTTP/1.1 ") != NULL;
+}
+
+/*
+ * Empty lines after a request (RFC 9112 2.2: a server ignores them before
+ * a request line) leave the connection idle, not waiting for a head: at
+ * SIGTERM it is closed at once, so a request sent after the listener has
+ * closed is not answered. (When the empty lines were kept as the start of
+ * a head, the connection stayed busy, was only closed after the 10 s head
+ * timeout, and answered that request.)
+ */
+Test(http_server, empty_lines_after_a_request_leave_it_idle, .timeout = 60) {
+    struct server s = start(NULL, 0);
+    struct client *c = client_new(s.port);
+    /* One send: the request and the empty lines arrive in one read. */
+    expect(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n\r\n", 200,
+           "Hello, World!");
+    kill(s.pid, SIGTERM);
+    int fd;
+    for (int i = 0; i < 2000; i++) {
+        fd = dial(s.port);
+        if (fd == -ECONNRESET) {
+            continue;
+        }
+        if (fd < 0) {
+            break;
+        }
+        close(fd);
+        usleep(5000);
+    }
+    cr_assert_eq(fd, -ECONNREFUSED, "dial: %s", strerror(-fd));
+    /* The server has stopped: c was shut down if it was idle. */
+    const char *req = GET("/");
+    (void)send(c->fd, req, strlen(req), MSG_NOSIGNAL);
+    cr_assert_not(answered_before_close(c->fd),
+                  "the connection was busy: it answered after SIGTERM");
+    client_free(c);
+    int status;
+    cr_assert_eq(waitpid(s.pid, &status, 0), s.pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x",
+              status);
+}
