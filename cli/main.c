@@ -5,6 +5,7 @@
  * the commands (cmd_<name>.c) and holds the message helpers they share.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -72,6 +73,11 @@ int cli_parse_double(const char *s, double lo, double hi, double *out) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
+    /* Underflow ("1e-400") is ERANGE too, with a result of at most
+     * DBL_MIN: a number that small is as good as itself (or 0). */
+    if (errno == ERANGE && fabs(v) <= DBL_MIN) {
+        errno = 0;
+    }
     if (s[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v) ||
         v < lo || v > hi) {
         return -1;

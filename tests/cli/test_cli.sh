@@ -75,6 +75,10 @@ usage_errors() {
         "timeline --frob a.json"
         "tour --frob"
     )
+    # Numbers too small for a double are as good as 0, not out of range;
+    # too large ones are.
+    expect_exit 0 "$J" run --model serial --tasks 1 --sleep 1e-400
+    expect_exit 2 "$J" run --model serial --tasks 1 --sleep 1e400
     # An option that does not apply is named, not its value.
     local opt
     for opt in "compare --trace x.json:--trace" "compare -m serial:--model" \
