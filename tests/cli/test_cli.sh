@@ -400,11 +400,9 @@ bad_numbers() {
 
 # many_rows: a trace with 60,000 rows is read and drawn whole, and every
 # slice stays on its own row once the rows are sorted; B/E pairs
-# interleaved across rows and nested on one row pair up right. Reading was
-# quadratic in the rows (4 s for 60,000, a minute for 200,000): 300,000
-# rows, drawn to /dev/null, take about a second now and some two minutes
-# before; the 60 s timeout only stops the old behaviour, it measures
-# nothing.
+# interleaved across rows (100,000 of them) and nested on one row pair up
+# right. (Reading was quadratic in the rows; it is linear now, which no
+# test here times: the timeouts only guard against a hang.)
 many_rows() {
     checks=$((checks + 1))
     python3 - "$tmp/many.json" 60000 <<'PY' || fail "many_rows: generate"
@@ -419,7 +417,7 @@ PY
     grep -q 'many.svg: 60000 rows, 60000 slices' "$tmp/out" ||
         fail "many_rows: $(cat "$tmp/out" "$tmp/err")"
     checks=$((checks + 1))
-    python3 - "$tmp/many.json" 300000 <<'PY' || fail "many_rows: generate"
+    python3 - "$tmp/many.json" 100000 <<'PY' || fail "many_rows: generate"
 import json, sys
 n = int(sys.argv[2])
 # B/E pairs, the E events in the order of their B (not the reverse).
@@ -428,9 +426,9 @@ ev = [{"ph": "B", "name": "t", "ts": 0, "pid": 1, "tid": t}
 ev += [{"ph": "E", "ts": 1, "pid": 1, "tid": t} for t in range(n, 0, -1)]
 json.dump(ev, open(sys.argv[1], "w"))
 PY
-    expect_exit 0 timeout 60 "$J" timeline "$tmp/many.json" -o /dev/null
-    grep -q '/dev/null: 300000 rows, 300000 slices' "$tmp/out" ||
-        fail "many_rows: 300000: $(cat "$tmp/out" "$tmp/err")"
+    expect_exit 0 timeout 120 "$J" timeline "$tmp/many.json" -o /dev/null
+    grep -q '/dev/null: 100000 rows, 100000 slices' "$tmp/out" ||
+        fail "many_rows: 100000: $(cat "$tmp/out" "$tmp/err")"
     rm -f "$tmp/many.json"
     checks=$((checks + 1))
     python3 - "$tmp/mixed.json" <<'PY' || fail "many_rows: generate mixed"
