@@ -86,13 +86,21 @@ static struct io_uring_sqe *get_sqe(struct ur *u) {
     return sqe;
 }
 
-/* After filling entries; lock held. */
-static int flush(struct ur *u) {
+/* After filling entries; lock held. An entry once written is queued: if
+ * io_uring_enter fails now (-EBUSY with a full completion queue, -EAGAIN,
+ * -EINTR), it stays in the submission queue and goes with the next enter,
+ * which every wait makes. So a failure here is not the request's: the
+ * caller must treat the request as submitted (its completion will come
+ * and name its op), never free what it names. */
+static void flush(struct ur *u) {
     if (!u->eager && io_uring_sq_ready(&u->ring) < FLUSH_AT) {
-        return 0; /* The next wait submits it. */
+        return; /* The next wait submits it. */
     }
-    int rc = io_uring_submit(&u->ring);
-    return rc < 0 ? rc : 0;
+    if (io_uring_submit(&u->ring) < 0 && u->eager) {
+        /* A worker may sleep in the ring for good: make it come back and
+         * enter again (with one worker, that worker is us). */
+        jg__os_eventfd_signal(u->evfd);
+    }
 }
 
 static void arm_wake(struct ur *u) {
@@ -205,9 +213,9 @@ static int ur_arm(struct jg__poller *p, int fd, uint64_t tag) {
     struct io_uring_sqe *sqe = get_sqe(u);
     io_uring_prep_poll_multishot(sqe, fd, POLL_MASK);
     io_uring_sqe_set_data64(sqe, tag);
-    int rc = flush(u);
+    flush(u);
     pthread_mutex_unlock(&u->lock);
-    return rc;
+    return 0;
 }
 
 /* Post the removal of watch `tag`; lock held. */
@@ -278,9 +286,9 @@ static int ur_submit(struct jg__poller *p, struct jg__aop *op) {
     io_uring_sqe_set_data(sqe, op);
     /* op travels through the kernel to whoever reaps its completion. */
     jg__san_release(op);
-    int rc = flush(u);
+    flush(u);
     pthread_mutex_unlock(&u->lock);
-    return rc;
+    return 0;
 }
 
 static void ur_cancel(struct jg__poller *p, struct jg__aop *op) {
