@@ -15,6 +15,7 @@
 #include "http_parse.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* Character classes, one bit each, for the bytes 0..255. */
 enum {
@@ -350,6 +351,31 @@ int http_path_normalize(const char *target, size_t len, char *out,
                         size_t cap) {
     if (cap < 2) {
         return -2;
+    }
+    /* Absolute form (RFC 9112, 3.2.2), as proxies send it; a server must
+     * accept it. One site is served, so the authority is dropped. */
+    static const char *const schemes[] = {"http://", "https://"};
+    for (size_t s = 0; s < sizeof(schemes) / sizeof(schemes[0]); s++) {
+        size_t k = strlen(schemes[s]);
+        if (len < k || strncasecmp(target, schemes[s], k) != 0) {
+            continue;
+        }
+        size_t i = k;
+        while (i < len && target[i] != '/' && target[i] != '?' &&
+               target[i] != '#') {
+            i++;
+        }
+        if (i == k) {
+            return -1; /* No authority. */
+        }
+        if (i < len && target[i] == '/') {
+            target += i;
+            len -= i;
+        } else {
+            target = "/"; /* "http://host" or "http://host?q": the root. */
+            len = 1;
+        }
+        break;
     }
     if (len == 0 || target[0] != '/') {
         return -1;

@@ -99,11 +99,12 @@ const http_header *http_find_header(const http_request *req,
  * starts with '/', never contains "//", "/./" or "/../", and names nothing
  * above the root. A trailing '/' is kept (the target names a directory).
  *
- * target, len: the raw request-target (origin form: it must start with
- *              '/').
+ * target, len: the raw request-target: origin form (it starts with '/'),
+ *              or absolute form ("http://host/path", as proxies send it;
+ *              the scheme and authority are dropped).
  * out, cap:    where the path goes, NUL-terminated; cap counts the NUL.
  * Returns:     the path's length (>= 1) on success; -1 (answer 400) when
- *              the target is not in origin form, holds a malformed escape,
+ *              the target is in neither form, holds a malformed escape,
  *              a NUL or control byte once decoded, or a ".." that would
  *              climb above the root; -2 (answer 414) when out is too small.
  * Thread:      any. Blocks: no.

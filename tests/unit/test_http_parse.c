@@ -245,6 +245,12 @@ Test(http_path, normalises) {
     path_is("/a%2fb", "/a/b");
     path_is("/..a/b..", "/..a/b..");
     path_is("/x#frag", "/x");
+    /* Absolute form (RFC 9112, 3.2.2): the authority is dropped. */
+    path_is("http://h/", "/");
+    path_is("http://example.com/a/b?q", "/a/b");
+    path_is("HTTPS://user@h:8080/a/../b", "/b");
+    path_is("http://h", "/");
+    path_is("http://h?x=/etc", "/");
 }
 
 Test(http_path, refuses_escapes_and_bad_input) {
@@ -262,7 +268,9 @@ Test(http_path, refuses_escapes_and_bad_input) {
     path_bad("/a%", 3, -1);
     path_bad("a/b", 3, -1);
     path_bad("*", 1, -1);
-    path_bad("http://h/", 9, -1);
+    path_bad("http:///etc/passwd", 18, -1);
+    path_bad("http://h/../etc", 15, -1);
+    path_bad("ftp://h/", 8, -1);
     path_bad("", 0, -1);
     char out[4];
     cr_assert_eq(http_path_normalize("/abcdef", 7, out, sizeof(out)), -2);
