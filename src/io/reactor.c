@@ -175,6 +175,47 @@ static void rec_reset(struct jg__fdrec *rec, int kind) {
     atomic_store_explicit(&rec->level, 0, memory_order_relaxed);
 }
 
+/*
+ * End what rec knows of its file (lock held), before the generation
+ * changes: take its waiters into woken[] (the caller wakes them after the
+ * lock: they see the new generation and return -EBADF), cancel its socket
+ * requests (their tasks clear the slots), and remove its watch. For
+ * jg_close(), before close(2); for jg__fd_fresh(), after a close(2) that
+ * bypassed the runtime.
+ */
+static void retire_locked(struct jg__reactor *r, int fd,
+                          struct jg__fdrec *rec, struct jg__fdwaiter woken[2]) {
+    uint32_t gen = atomic_load_explicit(&rec->gen, memory_order_relaxed);
+    for (int d = 0; d < 2; d++) {
+        woken[d] = rec->waiter[d];
+        rec->waiter[d].task = NULL;
+        struct jg__op *op = rec->op[d];
+        if (op != NULL && op->gen == gen) {
+            r->poller.ops->cancel(&r->poller, &op->aop);
+        }
+    }
+    if (atomic_load_explicit(&rec->armed, memory_order_relaxed) &&
+        r->poller.ops->disarm(&r->poller, fd, JG__TAG(fd, gen)) > 0) {
+        /* The removal completes later (io_uring): until then the watch
+         * holds the file open, so the poller must be polled as if a task
+         * waited (a listener would otherwise go on taking connections).
+         * The REMOVED event takes this back (dispatch_fd). */
+        atomic_fetch_add_explicit(&r->rt->io_waiting, 1,
+                                  memory_order_relaxed);
+        /* A worker parked on its futex went to sleep not knowing: wake
+         * one, so that it parks again in the poller. */
+        jg__sched_offer(r->rt);
+    }
+}
+
+static void wake_retired(struct jg__fdwaiter woken[2]) {
+    for (int d = 0; d < 2; d++) {
+        if (woken[d].task != NULL) {
+            jg__wake(woken[d].task, woken[d].seq, JG__WAKE_OK);
+        }
+    }
+}
+
 void jg__fd_fresh(struct jg__reactor *r, int fd, int kind) {
     struct jg__fdrec *rec = jg__fd_rec(r, fd);
     if (rec == NULL) {
@@ -186,33 +227,13 @@ void jg__fd_fresh(struct jg__reactor *r, int fd, int kind) {
      * watch that io_uring still holds (it keeps that file open) goes. */
     struct jg__fdwaiter woken[2] = {{0}, {0}};
     pthread_mutex_lock(jg__fd_lock(r, fd));
-    uint32_t gen = atomic_load_explicit(&rec->gen, memory_order_relaxed);
     if (atomic_load_explicit(&rec->kind, memory_order_relaxed) !=
         JG__FD_UNKNOWN) {
-        for (int d = 0; d < 2; d++) {
-            woken[d] = rec->waiter[d];
-            rec->waiter[d].task = NULL;
-            struct jg__op *op = rec->op[d];
-            if (op != NULL && op->gen == gen) {
-                /* Its request holds the old file: stop it; its task sees
-                 * the new generation (-EBADF) and clears the slot. */
-                r->poller.ops->cancel(&r->poller, &op->aop);
-            }
-        }
-        if (atomic_load_explicit(&rec->armed, memory_order_relaxed) &&
-            r->poller.ops->disarm(&r->poller, fd, JG__TAG(fd, gen)) > 0) {
-            /* As in jg__fd_close: polled until the REMOVED event. */
-            atomic_fetch_add_explicit(&r->rt->io_waiting, 1,
-                                      memory_order_relaxed);
-        }
+        retire_locked(r, fd, rec, woken);
     }
     rec_reset(rec, kind);
     pthread_mutex_unlock(jg__fd_lock(r, fd));
-    for (int d = 0; d < 2; d++) {
-        if (woken[d].task != NULL) {
-            jg__wake(woken[d].task, woken[d].seq, JG__WAKE_OK);
-        }
-    }
+    wake_retired(woken);
 }
 
 /* What fd is (JG__FD_*), made non-blocking unless a regular file; or
@@ -424,33 +445,11 @@ int jg__fd_close(struct jg_task *self, struct jg__reactor *r, int fd) {
         pthread_mutex_unlock(lock);
         return -EBADF; /* Another task is closing it. */
     }
-    uint32_t gen = atomic_load_explicit(&rec->gen, memory_order_relaxed);
-    bool armed = atomic_load_explicit(&rec->armed, memory_order_relaxed);
-    for (int d = 0; d < 2; d++) {
-        woken[d] = rec->waiter[d];
-        rec->waiter[d].task = NULL;
-        struct jg__op *op = rec->op[d];
-        if (op != NULL && op->gen == gen) {
-            /* Sent before close(2); its task sees the new generation
-             * and returns -EBADF. The task clears the slot. */
-            r->poller.ops->cancel(&r->poller, &op->aop);
-        }
-    }
+    /* Before close(2): the requests and the watch must still name the
+     * file. */
+    retire_locked(r, fd, rec, woken);
     rec_reset(rec, JG__FD_CLOSING);
     uint32_t closing = atomic_load_explicit(&rec->gen, memory_order_relaxed);
-    if (armed &&
-        r->poller.ops->disarm(&r->poller, fd, JG__TAG(fd, gen)) > 0) {
-        /* Before close(2): the fd must still name the file. The removal
-         * completes later (io_uring): until then the watch holds the
-         * file open, so the poller must be polled as if a task waited
-         * (a listener would otherwise go on taking connections). The
-         * REMOVED event takes this back (dispatch_fd). */
-        atomic_fetch_add_explicit(&r->rt->io_waiting, 1,
-                                  memory_order_relaxed);
-        /* A worker parked on its futex went to sleep not knowing: wake
-         * one, so that it parks again in the poller. */
-        jg__sched_offer(r->rt);
-    }
     pthread_mutex_unlock(lock);
     /* A call that started before the new generation may still be in its
      * system call (on another worker) or its file request (any worker):
@@ -477,12 +476,7 @@ int jg__fd_close(struct jg_task *self, struct jg__reactor *r, int fd) {
                               memory_order_relaxed);
     }
     pthread_mutex_unlock(lock);
-    /* They see the new generation and return -EBADF. */
-    for (int d = 0; d < 2; d++) {
-        if (woken[d].task != NULL) {
-            jg__wake(woken[d].task, woken[d].seq, JG__WAKE_OK);
-        }
-    }
+    wake_retired(woken);
     return rc;
 }
 
