@@ -131,6 +131,25 @@ static int dial(int port) {
     return dial_rcvbuf(port, 0);
 }
 
+/* After SIGTERM the listener closes: wait until connecting is refused. */
+static void wait_refused(int port) {
+    int fd;
+    for (int i = 0; i < 2000; i++) {
+        fd = dial(port);
+        /* A connection that races with the listener's close may be
+         * reset instead of refused: try again. */
+        if (fd == -ECONNRESET) {
+            continue;
+        }
+        if (fd < 0) {
+            break;
+        }
+        close(fd);
+        usleep(5000);
+    }
+    cr_assert_eq(fd, -ECONNREFUSED, "dial: %s", strerror(-fd));
+}
+
 static struct client *client_new(int port) {
     struct client *c = malloc(sizeof(*c));
     cr_assert_not_null(c);
@@ -636,22 +655,7 @@ Test(http_server, sigterm_finishes_in_flight_then_exits_0, .timeout = 120) {
     cr_assert_gt(fill(busy), 0);    /* The response has begun. */
 
     kill(s.pid, SIGTERM);
-    /* The listener closes: wait until connecting is refused. */
-    int fd;
-    for (int i = 0; i < 2000; i++) {
-        fd = dial(s.port);
-        /* A connection that races with the listener's close may be
-         * reset instead of refused: try again. */
-        if (fd == -ECONNRESET) {
-            continue;
-        }
-        if (fd < 0) {
-            break;
-        }
-        close(fd);
-        usleep(5000);
-    }
-    cr_assert_eq(fd, -ECONNREFUSED, "dial: %s", strerror(-fd));
+    wait_refused(s.port);
     /* The idle keep-alive connection is closed... */
     cr_assert(closed_by_server(idle));
     client_free(idle);
@@ -702,19 +706,7 @@ Test(http_server, empty_lines_after_a_request_leave_it_idle, .timeout = 60) {
     expect(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n\r\n", 200,
            "Hello, World!");
     kill(s.pid, SIGTERM);
-    int fd;
-    for (int i = 0; i < 2000; i++) {
-        fd = dial(s.port);
-        if (fd == -ECONNRESET) {
-            continue;
-        }
-        if (fd < 0) {
-            break;
-        }
-        close(fd);
-        usleep(5000);
-    }
-    cr_assert_eq(fd, -ECONNREFUSED, "dial: %s", strerror(-fd));
+    wait_refused(s.port);
     /* The server has stopped: c was shut down if it was idle. */
     const char *req = GET("/");
     (void)send(c->fd, req, strlen(req), MSG_NOSIGNAL);
