@@ -166,11 +166,14 @@ static int apply(const char *cmd, int c, const char *arg, lab_cli *o) {
         w->trace_path = arg;
         return 0;
     case OPT_JSON:
-        o->format = OUT_JSON;
+    case OPT_CSV: {
+        out_format f = c == OPT_JSON ? OUT_JSON : OUT_CSV;
+        if (o->format != OUT_TABLE && o->format != f) {
+            return cli_usage_error(cmd, "--json and --csv: choose one");
+        }
+        o->format = f;
         return 0;
-    case OPT_CSV:
-        o->format = OUT_CSV;
-        return 0;
+    }
     case OPT_OUT:
         o->svg_path = arg;
         return 0;

@@ -63,6 +63,8 @@ usage_errors() {
         "run --model serial -o x.svg"
         "compare --model serial"
         "compare --trace x.json"
+        "compare --json --csv"
+        "run --model serial --csv --json"
         "sweep"
         "sweep --model async --workers 4,2"
         "sweep --model async --workers 1,x"
