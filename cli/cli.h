@@ -33,6 +33,10 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
 /* Number of CPUs online (at least 1). */
 int cli_ncpu(void);
 
+/* Can path be created or written? Creates it for the look and removes it
+ * again when it did not exist. Returns 0 or -errno. */
+int cli_check_writable(const char *path);
+
 /* ---- the work (lab.c) ---- */
 
 typedef enum lab_model {

@@ -5,9 +5,11 @@
  * the commands (cmd_<name>.c) and holds the message helpers they share.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +85,19 @@ int cli_parse_double(const char *s, double lo, double hi, double *out) {
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int cli_check_writable(const char *path) {
+    bool existed = access(path, F_OK) == 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        return -errno;
+    }
+    close(fd);
+    if (!existed) {
+        unlink(path); /* Written for real after the run. */
+    }
     return 0;
 }
 

@@ -228,5 +228,15 @@ int lab_cli_parse(const char *cmd, int argc, char **argv, lab_cli *o,
     if (o->work.gil && o->work.model != MODEL_THREADS) {
         return cli_usage_error(cmd, "--gil applies to the threads model only");
     }
+    /* Files written after the run: find out now, not after a long run,
+     * that they cannot be. */
+    const char *outs[] = {o->work.trace_path, o->svg_path};
+    for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+        int rc = outs[i] != NULL ? cli_check_writable(outs[i]) : 0;
+        if (rc < 0) {
+            cli_error(outs[i], "%s", strerror(-rc));
+            return EXIT_FAIL;
+        }
+    }
     return 0;
 }

@@ -120,6 +120,20 @@ runtime_errors() {
     expect_exit 1 "$J" timeline "$tmp/e.json"
     expect_exit 1 "$J" run --model async --sleep 0 --tasks 2 \
         --trace "$tmp/no/such/dir/t.json"
+    # Output files that cannot be written are found before the run: no
+    # table on stdout, the path in the message, and no file left behind
+    # by the look.
+    expect_exit 1 "$J" run --model async --sleep 1 --tasks 2 \
+        --trace "$tmp/no/such/dir/t.json"
+    [ -s "$tmp/out" ] && fail "run: a table before the unwritable --trace"
+    grep -q "^juggle: $tmp/no/such/dir/t.json: " "$tmp/err" ||
+        fail "run --trace: $(head -1 "$tmp/err")"
+    expect_exit 1 "$J" sweep --model async --sleep 1 --tasks 2 \
+        -o "$tmp/no/such/dir/s.svg"
+    [ -s "$tmp/out" ] && fail "sweep: a table before the unwritable -o"
+    expect_exit 0 "$J" run --model async --sleep 0 --tasks 1 \
+        --trace "$tmp/fresh.json"
+    [ -s "$tmp/fresh.json" ] || fail "run --trace: the trace was not written"
 }
 
 # check_json FILE ROWS [speedup]: an array of ROWS objects with the keys,
