@@ -176,9 +176,10 @@ int jg__os_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
 int jg__os_epoll_wait(int epfd, struct epoll_event *evs, int cap,
                       int64_t deadline) {
     static _Atomic int no_pwait2; /* Kernels before 5.11: ENOSYS once. */
-    int n;
-    if (deadline > 0 && !atomic_load_explicit(&no_pwait2,
-                                              memory_order_relaxed)) {
+    int n = 0;
+    bool waited = false;
+    if (deadline > 0 &&
+        !atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
         /* Nanosecond timeouts, so timers are not rounded to 1 ms. */
         int64_t left = deadline - jg__os_now();
         if (left < 0) {
@@ -187,12 +188,15 @@ int jg__os_epoll_wait(int epfd, struct epoll_event *evs, int cap,
         struct timespec ts = {.tv_sec = left / 1000000000,
                               .tv_nsec = left % 1000000000};
         n = epoll_pwait2(epfd, evs, cap, &ts, NULL);
-        if (n < 0 && errno == ENOSYS) {
+        waited = n >= 0 || errno != ENOSYS;
+        if (!waited) {
             atomic_store_explicit(&no_pwait2, 1, memory_order_relaxed);
-            n = epoll_wait(epfd, evs, cap, timeout_ms(deadline));
         }
-    } else {
-        n = epoll_wait(epfd, evs, cap, deadline == 0 ? 0 : -1);
+    }
+    if (!waited) {
+        /* No deadline (-1), a poll (0), or no epoll_pwait2: milliseconds,
+         * rounded up, and never "for ever" when there is a deadline. */
+        n = epoll_wait(epfd, evs, cap, timeout_ms(deadline));
     }
     if (n >= 0) {
         return n;

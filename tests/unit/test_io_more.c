@@ -1310,3 +1310,61 @@ static void *shared_stack_io_main(void *arg) {
 Test(io_more, shared_stack_tasks_read_into_their_stack_buffers) {
     run_on(shared_stack_io_main, NULL, 1);
 }
+
+/* ---- epoll without epoll_pwait2 (Linux < 5.11, or seccomp) ---- */
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "os/os.h"
+#include "os/os_io.h"
+
+/* Make epoll_pwait2 fail with ENOSYS in this process. */
+static int deny_pwait2(void) {
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_pwait2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        return -1;
+    }
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* The first timed wait learns that epoll_pwait2 is missing and falls
+ * back; every later timed wait must still end at its deadline (they
+ * waited for ever). In a child, which the filter stays in. */
+Test(io_more, timed_epoll_waits_end_without_epoll_pwait2, .timeout = 60) {
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        alarm(20); /* A wait for ever ends the child (SIGALRM). */
+        if (deny_pwait2() != 0) {
+            _exit(3);
+        }
+        int ep = jg__os_epoll_create();
+        if (ep < 0) {
+            _exit(4);
+        }
+        struct epoll_event ev[4];
+        for (int i = 0; i < 3; i++) {
+            int n = jg__os_epoll_wait(ep, ev, 4, jg__os_now() + JG_MS(20));
+            if (n != 0) {
+                _exit(5);
+            }
+        }
+        _exit(0);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "child status %#x", status);
+}
