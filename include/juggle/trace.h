@@ -48,7 +48,7 @@ typedef struct jg_trace_slice {
  * Make an empty trace.
  *
  * out:      receives the trace; set only on success.
- * capacity: slices kept at most; 0 = 1,048,576 (64 MiB of slices).
+ * capacity: slices kept at most; 0 = 1,048,576 (88 MiB of slices).
  * Returns:  0.
  * Errors:   -EINVAL for a NULL out or a capacity above 2^28; -ENOMEM.
  * Thread:   any thread.
@@ -71,8 +71,9 @@ JG_API void jg_trace_free(jg_trace *tr);
  *
  * s:       the slice; copied.
  * Returns: 0.
- * Errors:  -EINVAL for NULL arguments or end < begin; -ENOSPC when the
- *          trace is full (the slice is counted in jg_trace_dropped()).
+ * Errors:  -EINVAL for NULL arguments, begin < 0 or end < begin; -ENOSPC
+ *          when the trace is full (the slice is counted in
+ *          jg_trace_dropped()).
  * Thread:  any thread or child process, concurrently with other adders.
  * Blocks:  no.
  */

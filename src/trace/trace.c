@@ -89,8 +89,16 @@ static bool put(jg_trace *tr, const jg_trace_slice *s) {
     return true;
 }
 
+static bool utf8_cont(unsigned char c) {
+    return (c & 0xc0) == 0x80;
+}
+
 static void copy_name(char dst[JG_TRACE_NAME], const char *src) {
     size_t n = src == NULL ? 0 : strnlen(src, JG_TRACE_NAME - 1);
+    /* Cut between characters: never inside a UTF-8 sequence. */
+    while (n > 0 && src[n] != '\0' && utf8_cont((unsigned char)src[n])) {
+        n--;
+    }
     if (n > 0) {
         memcpy(dst, src, n);
     }
@@ -98,7 +106,9 @@ static void copy_name(char dst[JG_TRACE_NAME], const char *src) {
 }
 
 int jg_trace_add(jg_trace *tr, const jg_trace_slice *s) {
-    if (tr == NULL || s == NULL || s->end < s->begin) {
+    /* jg_now() times are never negative; others would overflow the
+     * export's differences. */
+    if (tr == NULL || s == NULL || s->begin < 0 || s->end < s->begin) {
         return -EINVAL;
     }
     jg_trace_slice c = *s;
@@ -208,7 +218,38 @@ static void out_us(struct out *o, int64_t ns) {
     out_mem(o, frac, 4);
 }
 
-/* A JSON string: quotes, escapes, control characters as \u00XX. */
+/* Bytes in the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p) {
+    unsigned char c = p[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* Bounds of the second byte. */
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < len; i++) {
+        if (!utf8_cont(p[i])) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+/* A JSON string: quotes, escapes, control characters as \u00XX, and
+ * bytes that are not UTF-8 as U+FFFD (JSON text is UTF-8). */
 static void out_json_str(struct out *o, const char *s) {
     out_mem(o, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -219,8 +260,16 @@ static void out_json_str(struct out *o, const char *s) {
             static const char hex[] = "0123456789abcdef";
             char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
             out_mem(o, e, 6);
-        } else {
+        } else if (*p < 0x80) {
             out_mem(o, (const char *)p, 1);
+        } else {
+            size_t n = utf8_len(p);
+            if (n == 0) {
+                out_str(o, "\\ufffd");
+            } else {
+                out_mem(o, (const char *)p, n);
+                p += n - 1;
+            }
         }
     }
     out_mem(o, "\"", 1);

@@ -302,3 +302,46 @@ Test(trace, file_from_runtime) {
     unlink(path);
     jg_trace_free(tr);
 }
+
+/* Names that are not ASCII: cut only between UTF-8 characters, and bytes
+ * that are not UTF-8 written as U+FFFD, so the file stays JSON (RFC 8259
+ * wants UTF-8) and the names keep their valid characters. Negative times
+ * are refused (their differences would overflow the export). */
+Test(trace, names_stay_utf8_and_times_are_checked) {
+    jg_trace *tr;
+    cr_assert_eq(jg_trace_new(&tr, 0), 0);
+    jg_trace_slice neg = slice(1, 0, "x", -5, 10);
+    cr_assert_eq(jg_trace_add(tr, &neg), -EINVAL);
+    /* 12 x "é" is 24 bytes: a cut at 23 would split the last one. */
+    const char *e12 = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+    jg_trace_slice s[] = {
+        slice(1, 0, e12, 0, 10),
+        slice(1, 0, "bad \xff\xc3 end", 10, 20),   /* Not UTF-8. */
+        slice(1, 1, "\xed\xa0\x80 surrogate", 0, 5),  /* Not UTF-8. */
+        slice(1, 1, "ok \xe2\x82\xac \xf0\x9f\x98\x80", 5, 9), /* Euro, emoji. */
+    };
+    memcpy(s[0].name, e12, JG_TRACE_NAME); /* All 24 bytes, no NUL. */
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        cr_assert_eq(jg_trace_add(tr, &s[i]), 0);
+    }
+    char path[] = "/tmp/jg-trace-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(jg_trace_write(tr, path), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import json,sys\n"
+             "d = json.load(open(sys.argv[1], encoding=\"utf-8\"))\n"
+             "names = {e[\"name\"] for e in d[\"traceEvents\"] "
+             "if e.get(\"ph\") == \"B\"}\n"
+             "want = {\"\\u00e9\" * 11, \"bad \\ufffd\\ufffd end\", "
+             "\"\\ufffd\\ufffd\\ufffd surrogate\", "
+             "\"ok \\u20ac \\U0001f600\"}\n"
+             "sys.exit(0 if names == want else print(names) or 1)' %s",
+             path);
+    cr_assert_eq(system(cmd), 0, "names in the JSON");
+    unlink(path);
+    jg_trace_free(tr);
+}
