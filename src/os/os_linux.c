@@ -75,11 +75,26 @@ size_t jg__os_page_size(void) {
 }
 
 int jg__os_ncpus(void) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-        int n = CPU_COUNT(&set);
+    /* The CPUs this process may run on (cgroup cpuset, taskset). The
+     * kernel wants a mask at least as big as its possible CPUs: grow it
+     * past 1024 (cpu_set_t) while it says EINVAL, rather than fall back
+     * to every online CPU of a big host. */
+    for (int max = CPU_SETSIZE; max <= (1 << 20); max *= 2) {
+        cpu_set_t *set = CPU_ALLOC(max);
+        if (set == NULL) {
+            break;
+        }
+        size_t size = CPU_ALLOC_SIZE(max);
+        CPU_ZERO_S(size, set);
+        int rc = sched_getaffinity(0, size, set);
+        int err = errno;
+        int n = rc == 0 ? CPU_COUNT_S(size, set) : 0;
+        CPU_FREE(set);
         if (n > 0) {
             return n;
+        }
+        if (rc == 0 || err != EINVAL) {
+            break;
         }
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
