@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <float.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -102,6 +103,12 @@ int cli_check_writable(const char *path) {
 }
 
 int cli_ncpu(void) {
+    /* The CPUs this process may use (taskset, a container's cpuset), as
+     * the runtime counts them for its default worker count. */
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
+        return CPU_COUNT(&set);
+    }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;
 }
