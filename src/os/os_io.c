@@ -194,9 +194,11 @@ int jg__os_epoll_wait(int epfd, struct epoll_event *evs, int cap,
         }
     }
     if (!waited) {
-        /* No deadline (-1), a poll (0), or no epoll_pwait2: milliseconds,
-         * rounded up, and never "for ever" when there is a deadline. */
-        n = epoll_wait(epfd, evs, cap, timeout_ms(deadline));
+        /* No deadline (-1), a poll (0, without a look at the clock), or
+         * no epoll_pwait2: milliseconds, rounded up, and never "for ever"
+         * when there is a deadline. */
+        n = epoll_wait(epfd, evs, cap,
+                       deadline == 0 ? 0 : timeout_ms(deadline));
     }
     if (n >= 0) {
         return n;
