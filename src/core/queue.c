@@ -7,6 +7,7 @@
  * sched.c; this file is their implementation.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -612,6 +613,24 @@ static const char *name_of(struct jg_task *t, char *buf) {
     return buf;
 }
 
+/* The deadlock report, built in a fixed buffer (cut when too long). */
+struct msg {
+    char s[2048];
+    size_t n;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct msg *m,
+                                                     const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(m->s + m->n, sizeof(m->s) - m->n, fmt, ap);
+    va_end(ap);
+    if (k > 0) {
+        size_t room = sizeof(m->s) - m->n - 1;
+        m->n += (size_t)k < room ? (size_t)k : room;
+    }
+}
+
 /* Name the tasks that wait for each other and end the program. */
 __attribute__((noreturn, cold)) static void deadlock_report(
     struct jg__worker *w, uint64_t live) {
@@ -619,12 +638,11 @@ __attribute__((noreturn, cold)) static void deadlock_report(
     /* Every other worker sleeps; their last announcements under this lock
      * come after everything their tasks wrote. */
     pthread_mutex_lock(&rt->park_lock);
-    char msg[2048];
-    size_t n = 0;
-#define PUT(...)                                                                   do {                                                                               int k_ = snprintf(msg + n, sizeof(msg) - n, __VA_ARGS__);                      if (k_ > 0) {                                                                      n += (size_t)k_ < sizeof(msg) - n ? (size_t)k_ : sizeof(msg) - n - 1;         }                                                                          } while (0)
-    PUT("juggle: deadlock: all %llu unfinished task%s wait%s in jg_join() or "
-        "jg_gather() for another task to finish, and nothing else can wake "
-        "them:\n",
+    struct msg m = {.n = 0};
+    put(&m,
+        "juggle: deadlock: all %llu unfinished task%s wait%s in jg_join() "
+        "or jg_gather() for another task to finish, and nothing else can "
+        "wake them:\n",
         (unsigned long long)live, live == 1 ? "" : "s", live == 1 ? "s" : "");
     struct jg_task *t = NULL;
     for (int i = 0; i < rt->nworkers && t == NULL; i++) {
@@ -645,7 +663,7 @@ __attribute__((noreturn, cold)) static void deadlock_report(
             break;
         }
         char a[JG__NAME_BUF], b[JG__NAME_BUF];
-        PUT("juggle:   task '%s' waits for task '%s'", name_of(t, a),
+        put(&m, "juggle:   task '%s' waits for task '%s'", name_of(t, a),
             name_of(u, b));
         seen[nseen++] = t;
         bool cycle = false;
@@ -653,18 +671,17 @@ __attribute__((noreturn, cold)) static void deadlock_report(
             cycle |= seen[i] == u;
         }
         if (cycle) {
-            PUT(", which closes the cycle\n");
+            put(&m, ", which closes the cycle\n");
             break;
         }
-        PUT("\n");
+        put(&m, "\n");
         if (nseen == (int)(sizeof(seen) / sizeof(seen[0]))) {
-            PUT("juggle:   ...\n");
+            put(&m, "juggle:   ...\n");
             break;
         }
         t = u;
     }
-#undef PUT
-    jg__os_write_all(2, msg, n);
+    jg__os_write_all(2, m.s, m.n);
     abort();
 }
 
