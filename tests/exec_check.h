@@ -9,12 +9,24 @@
 #define JG_TEST_EXEC_CHECK_H
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
+
+/* A task function: the stack size of the thread it runs on. */
+static inline void *thread_stack_size(void *arg) {
+    (void)arg;
+    pthread_attr_t a;
+    size_t size = 0;
+    pthread_getattr_np(pthread_self(), &a);
+    pthread_attr_getstacksize(&a, &size);
+    pthread_attr_destroy(&a);
+    return (void *)size;
+}
 
 /* Open file descriptors of this process. */
 static inline int count_fds(void) {

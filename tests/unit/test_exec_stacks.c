@@ -251,16 +251,6 @@ static void *deep(void *arg) {
     return (void *)((uintptr_t)big[5 * 1024] + (uintptr_t)arg);
 }
 
-static void *stack_size(void *arg) {
-    (void)arg;
-    pthread_attr_t a;
-    size_t size = 0;
-    pthread_getattr_np(pthread_self(), &a);
-    pthread_attr_getstacksize(&a, &size);
-    pthread_attr_destroy(&a);
-    return (void *)size;
-}
-
 Test(stacks, pool_items_get_a_threads_default_stack, .timeout = 60) {
     struct leakcheck lc = leak_begin();
     for (int k = 0; k < 2; k++) {
@@ -292,7 +282,7 @@ Test(stacks, pools_take_a_stack_size, .timeout = 60) {
     jg_pool_opts o = {.workers = 1, .stack_size = (size_t)3 << 20};
     cr_assert_eq(jg_pool_new(&p, &o), 0);
     jg_future *f;
-    cr_assert_eq(jg_pool_submit(p, &f, stack_size, NULL), 0);
+    cr_assert_eq(jg_pool_submit(p, &f, thread_stack_size, NULL), 0);
     void *r = NULL;
     cr_assert_eq(jg_future_wait(f, JG_FOREVER, &r), 0);
     cr_assert((size_t)r >= (size_t)3 << 20, "stack of %zu", (size_t)r);

@@ -56,20 +56,10 @@ Test(thread, has_its_name) {
     cr_assert_str_eq(name, "a-name-longer-t");
 }
 
-static void *stack_size(void *arg) {
-    (void)arg;
-    pthread_attr_t a;
-    size_t size = 0;
-    pthread_getattr_np(pthread_self(), &a);
-    pthread_attr_getstacksize(&a, &size);
-    pthread_attr_destroy(&a);
-    return (void *)size;
-}
-
 Test(thread, takes_a_stack_size) {
     jg_thread *t;
     jg_thread_opts o = {.stack_size = 1 << 20};
-    cr_assert_eq(jg_thread_start(&t, stack_size, NULL, &o), 0);
+    cr_assert_eq(jg_thread_start(&t, thread_stack_size, NULL, &o), 0);
     void *r;
     cr_assert_eq(jg_thread_join(t, &r), 0);
     cr_assert((size_t)r >= (size_t)1 << 20, "stack of %zu", (size_t)r);
