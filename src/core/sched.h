@@ -117,9 +117,12 @@ struct jg__exec {
      * free list of exec parts. */
     union {
         struct jg_task *next;
-        struct jg__exec *free_next;
+        void *free_next;
     };
-    void *saved;            /* Shared stack: the live bytes, copied out. */
+    union {
+        void *saved;        /* Shared stack: the live bytes, copied out. */
+        void *free_batch;   /* Heading a free batch: the next batch. */
+    };
     uint32_t saved_len;     /* Shared stack: bytes held in saved. */
     uint32_t saved_cap;
     uint32_t stack_pages;   /* Requested private size in pages; 0 = default. */
@@ -141,10 +144,11 @@ struct jg_task {
     union {
         jg_task_fn fn;      /* Until the first run. */
         void *result;       /* Written by the task before it is done. */
+        void *free_batch;   /* Heading a free batch: the next batch. */
     };
     union {
-        void *arg;                  /* Until the first run. */
-        struct jg_task *free_next;  /* In a free list. */
+        void *arg;          /* Until the first run. */
+        void *free_next;    /* In a free list. */
     };
     /* The execution state: NULL before the first run (unless attached at
      * spawn) and after the task finished. Written by the worker that runs
@@ -196,6 +200,26 @@ static inline const char *jg__task_name_peek(struct jg_task *t, char *buf) {
 #define JG__SAN(t) ((struct jg__san *)NULL)
 #endif
 
+/*
+ * Free task handles and exec parts (task.c), linked through their
+ * free_next. A worker caches a hot list and one full batch of JG__BATCH;
+ * the runtime keeps a stack of full batches (linked through the head's
+ * free_batch) and a list of single structs freed by threads of no worker.
+ */
+#define JG__BATCH 512
+struct jg__free_cache {
+    void *hot;  /* The list allocated from and freed to. */
+    void *full; /* A batch of exactly JG__BATCH, or NULL. */
+    int nhot;
+};
+struct jg__free_pool {
+    void *batches; /* Full batches. Under pool_lock. */
+    void *singles; /* Under pool_lock. */
+    /* Whether either is non-empty, for a look without the lock (stored
+     * under it). */
+    _Atomic bool have;
+};
+
 /* The non-blocking FIFO of tasks pinned to a worker (shared stacks). */
 struct jg__task_list {
     struct jg_task *head, *tail;
@@ -222,10 +246,8 @@ struct jg__worker {
     struct jg__stack sstack;
     struct jg_task *sstack_owner;
     struct jg__stack_cache stacks;
-    struct jg_task *free_tasks; /* Task-struct cache; owner only. */
-    int nfree_tasks;
-    struct jg__exec *free_execs; /* Exec-part cache; owner only. */
-    int nfree_execs;
+    /* Caches of free task handles and exec parts (task.c); owner only. */
+    struct jg__free_cache free_tasks, free_execs;
     /* Fresh arena memory this worker carves task structs from. */
     char *carve_next, *carve_end;
     /* Task ids: this worker's next one and the end of its block (ids are
@@ -313,11 +335,7 @@ struct jg__runtime {
     pthread_mutex_t pool_lock;
     struct jg__task_arena *task_arenas;
     char *arena_next, *arena_end; /* The unused rest of the newest arena. */
-    struct jg_task *free_tasks;
-    struct jg__exec *free_execs;
-    /* Whether the two lists are non-empty, for a look without the lock
-     * (stored under it). */
-    _Atomic bool have_free_tasks, have_free_execs;
+    struct jg__free_pool free_tasks, free_execs;
     /* Task names (task.c): task -> name, for the tasks flagged NAMED. */
     pthread_mutex_t names_lock;
     struct jg__name **names; /* names_cap buckets of chains. */

@@ -23,12 +23,12 @@
  * an entry; it goes when the handle is freed.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/sched.h"
 #include "os/os.h"
 
-#define CACHE_MAX 1024
 /* Bytes of fresh arena memory a worker takes at a time. */
 #define CARVE ((size_t)16 << 10)
 
@@ -74,43 +74,93 @@ static void *carve(struct jg__worker *w, size_t size) {
     return p;
 }
 
-/* Move up to n structs (linked through free_next) from the list *from to
- * the list *to, adding the number moved to moved. For the caches of
- * handles and of exec parts, both ways; called with pool_lock held. */
-#define MOVE_FREE(from, to, n, moved)                                         \
-    do {                                                                      \
-        for (int i_ = 0; i_ < (n) && *(from) != NULL; i_++) {                 \
-            __typeof__(*(from)) x_ = *(from);                                 \
-            *(from) = x_->free_next;                                          \
-            x_->free_next = *(to);                                            \
-            *(to) = x_;                                                       \
-            (moved)++;                                                        \
-        }                                                                     \
-    } while (0)
+/*
+ * The free caches (sched.h, struct jg__free_cache) hold handles and exec
+ * parts alike: the two kinds differ only in where their links lie. Whole
+ * batches move between a worker and the runtime, so no path walks a list
+ * of structs that have gone cold: after a million joins, taking 512
+ * structs one by one from the runtime's list cost a dependent cache miss
+ * each.
+ */
+struct free_kind {
+    size_t next; /* Offset of the free_next link. */
+    size_t batch; /* Offset of the free_batch link. */
+};
+static const struct free_kind TASKS = {
+    offsetof(struct jg_task, free_next), offsetof(struct jg_task, free_batch)};
+static const struct free_kind EXECS = {
+    offsetof(struct jg__exec, free_next), offsetof(struct jg__exec, free_batch)};
 
-static struct jg_task *task_alloc(struct jg__worker *w) {
-    struct jg_task *t = w->free_tasks;
-    if (t == NULL) {
-        struct jg__runtime *rt = w->rt;
-        if (atomic_load_explicit(&rt->have_free_tasks,
-                                 memory_order_relaxed)) {
+static void **link_of(void *s, size_t off) {
+    return (void **)((char *)s + off);
+}
+
+/* A struct from cache c, refilled from the runtime's pool p; NULL when
+ * both are empty. */
+static void *cache_get(struct jg__runtime *rt, struct jg__free_cache *c,
+                       struct jg__free_pool *p, const struct free_kind *k) {
+    if (c->hot == NULL) {
+        if (c->full != NULL) {
+            c->hot = c->full;
+            c->full = NULL;
+            c->nhot = JG__BATCH;
+        } else if (atomic_load_explicit(&p->have, memory_order_relaxed)) {
             pthread_mutex_lock(&rt->pool_lock);
-            MOVE_FREE(&rt->free_tasks, &w->free_tasks, CACHE_MAX / 2,
-                      w->nfree_tasks);
-            atomic_store_explicit(&rt->have_free_tasks,
-                                  rt->free_tasks != NULL,
+            if (p->batches != NULL) {
+                c->hot = p->batches;
+                p->batches = *link_of(c->hot, k->batch);
+                c->nhot = JG__BATCH;
+            } else {
+                while (p->singles != NULL && c->nhot < JG__BATCH) {
+                    void *s = p->singles;
+                    p->singles = *link_of(s, k->next);
+                    *link_of(s, k->next) = c->hot;
+                    c->hot = s;
+                    c->nhot++;
+                }
+            }
+            atomic_store_explicit(&p->have,
+                                  p->batches != NULL || p->singles != NULL,
                                   memory_order_relaxed);
             pthread_mutex_unlock(&rt->pool_lock);
         }
-        t = w->free_tasks;
-        if (t == NULL) {
-            /* Fresh memory is zero: wstate's seq starts at 0, as it must. */
-            return carve(w, sizeof(struct jg_task));
+        if (c->hot == NULL) {
+            return NULL;
         }
     }
-    w->free_tasks = t->free_next;
-    w->nfree_tasks--;
-    return t;
+    void *s = c->hot;
+    c->hot = *link_of(s, k->next);
+    c->nhot--;
+    return s;
+}
+
+/* Put s into cache c; a second full batch goes to the runtime's pool p. */
+static void cache_put(struct jg__runtime *rt, struct jg__free_cache *c,
+                      struct jg__free_pool *p, const struct free_kind *k,
+                      void *s) {
+    *link_of(s, k->next) = c->hot;
+    c->hot = s;
+    if (++c->nhot < JG__BATCH) {
+        return;
+    }
+    void *batch = c->hot;
+    c->hot = NULL;
+    c->nhot = 0;
+    if (c->full != NULL) {
+        pthread_mutex_lock(&rt->pool_lock);
+        *link_of(c->full, k->batch) = p->batches;
+        p->batches = c->full;
+        atomic_store_explicit(&p->have, true, memory_order_relaxed);
+        pthread_mutex_unlock(&rt->pool_lock);
+    }
+    c->full = batch;
+}
+
+static struct jg_task *task_alloc(struct jg__worker *w) {
+    struct jg_task *t = cache_get(w->rt, &w->free_tasks, &w->rt->free_tasks,
+                                  &TASKS);
+    /* Fresh memory is zero: wstate's seq starts at 0, as it must. */
+    return t != NULL ? t : carve(w, sizeof(struct jg_task));
 }
 
 static void name_drop(struct jg__runtime *rt, struct jg_task *t);
@@ -123,50 +173,22 @@ void jg__task_free(struct jg__worker *w, struct jg_task *t) {
     }
     atomic_store_explicit(&t->flags, JG__TF_FREE, memory_order_relaxed);
     if (w != NULL && w->rt == rt) {
-        t->free_next = w->free_tasks;
-        w->free_tasks = t;
-        if (++w->nfree_tasks <= CACHE_MAX) {
-            return;
-        }
-        /* Too many: give half of the cache back to the runtime's list. */
-        int given = 0;
-        pthread_mutex_lock(&rt->pool_lock);
-        MOVE_FREE(&w->free_tasks, &rt->free_tasks,
-                  w->nfree_tasks - CACHE_MAX / 2, given);
-        w->nfree_tasks -= given;
-        atomic_store_explicit(&rt->have_free_tasks, true,
-                              memory_order_relaxed);
-        pthread_mutex_unlock(&rt->pool_lock);
+        cache_put(rt, &w->free_tasks, &rt->free_tasks, &TASKS, t);
         return;
     }
     pthread_mutex_lock(&rt->pool_lock);
-    t->free_next = rt->free_tasks;
-    rt->free_tasks = t;
-    atomic_store_explicit(&rt->have_free_tasks, true, memory_order_relaxed);
+    t->free_next = rt->free_tasks.singles;
+    rt->free_tasks.singles = t;
+    atomic_store_explicit(&rt->free_tasks.have, true, memory_order_relaxed);
     pthread_mutex_unlock(&rt->pool_lock);
 }
 
 struct jg__exec *jg__exec_get(struct jg__worker *w) {
-    struct jg__exec *x = w->free_execs;
+    struct jg__exec *x =
+        cache_get(w->rt, &w->free_execs, &w->rt->free_execs, &EXECS);
     if (x == NULL) {
-        struct jg__runtime *rt = w->rt;
-        if (atomic_load_explicit(&rt->have_free_execs,
-                                 memory_order_relaxed)) {
-            pthread_mutex_lock(&rt->pool_lock);
-            MOVE_FREE(&rt->free_execs, &w->free_execs, CACHE_MAX / 2,
-                      w->nfree_execs);
-            atomic_store_explicit(&rt->have_free_execs,
-                                  rt->free_execs != NULL,
-                                  memory_order_relaxed);
-            pthread_mutex_unlock(&rt->pool_lock);
-        }
-        x = w->free_execs;
-        if (x == NULL) {
-            return carve(w, sizeof(struct jg__exec)); /* Zeroed. */
-        }
+        return carve(w, sizeof(struct jg__exec)); /* Zeroed. */
     }
-    w->free_execs = x->free_next;
-    w->nfree_execs--;
     /* What a fresh one would hold; the rest is set before use. */
     x->home = NULL;
     x->stack = NULL;
@@ -185,19 +207,7 @@ struct jg__exec *jg__exec_get(struct jg__worker *w) {
 void jg__exec_put(struct jg__worker *w, struct jg_task *t) {
     struct jg__exec *x = t->x;
     t->x = NULL;
-    x->free_next = w->free_execs;
-    w->free_execs = x;
-    if (++w->nfree_execs <= CACHE_MAX) {
-        return;
-    }
-    struct jg__runtime *rt = w->rt;
-    int given = 0;
-    pthread_mutex_lock(&rt->pool_lock);
-    MOVE_FREE(&w->free_execs, &rt->free_execs,
-              w->nfree_execs - CACHE_MAX / 2, given);
-    w->nfree_execs -= given;
-    atomic_store_explicit(&rt->have_free_execs, true, memory_order_relaxed);
-    pthread_mutex_unlock(&rt->pool_lock);
+    cache_put(w->rt, &w->free_execs, &w->rt->free_execs, &EXECS, x);
 }
 
 /* ---- names ---- */
@@ -311,16 +321,10 @@ void jg__task_pool_fini(struct jg__runtime *rt) {
         jg__os_unmap(a, JG__TASK_ARENA);
     }
     rt->arena_next = rt->arena_end = NULL;
-    rt->free_tasks = NULL;
-    rt->free_execs = NULL;
-    atomic_store_explicit(&rt->have_free_tasks, false, memory_order_relaxed);
-    atomic_store_explicit(&rt->have_free_execs, false, memory_order_relaxed);
+    rt->free_tasks = rt->free_execs = (struct jg__free_pool){0};
     for (int i = 0; i < rt->nworkers; i++) {
         struct jg__worker *w = &rt->workers[i];
-        w->free_tasks = NULL;
-        w->nfree_tasks = 0;
-        w->free_execs = NULL;
-        w->nfree_execs = 0;
+        w->free_tasks = w->free_execs = (struct jg__free_cache){0};
         w->carve_next = w->carve_end = NULL;
     }
 }

@@ -325,3 +325,93 @@ Test(gather, a_repeated_handle_is_einval_and_consumes_nothing) {
     run_on(gather_repeated_main, NULL, 1);
     run_on(gather_repeated_main, NULL, 2);
 }
+
+/*
+ * Handles and exec parts are recycled through per-worker caches that hand
+ * whole batches to the runtime and back (task.c). Many rounds of tasks
+ * kept alive at once, spawned on one worker and joined on others, named
+ * (an exec part at spawn), yielding (an exec part kept while queued) or
+ * detached (freed by their own end): a struct handed out twice while in
+ * use would show as a wrong result, a wrong name or an abort.
+ */
+struct recycle {
+    long n;
+    int round;
+    jg_task **t;
+    atomic_long detached_done;
+};
+
+static void *recycled(void *arg) {
+    intptr_t v = (intptr_t)arg;
+    if (v % 3 == 0) {
+        jg_yield();
+    }
+    if (v % 5 == 0) {
+        char want[32];
+        snprintf(want, sizeof(want), "r%ld", (long)v);
+        cr_assert_str_eq(jg_task_name(NULL), want);
+    }
+    return (void *)(v * 2 + 1);
+}
+
+static void *recycled_detached(void *arg) {
+    struct recycle *r = arg;
+    jg_yield();
+    atomic_fetch_add(&r->detached_done, 1);
+    return NULL;
+}
+
+/* Join every other handle of the round, starting at `first`. */
+struct recycle_half {
+    struct recycle *r;
+    long first;
+};
+
+static void *join_half(void *arg) {
+    struct recycle_half *h = arg;
+    for (long i = h->first; i < h->r->n; i += 2) {
+        void *res = NULL;
+        cr_assert_eq(jg_join(h->r->t[i], &res), 0);
+        intptr_t v = (intptr_t)h->r->round * h->r->n + i;
+        cr_assert_eq((intptr_t)res, v * 2 + 1, "task %ld of round %d", i,
+                     h->r->round);
+    }
+    return NULL;
+}
+
+static void *recycle_rounds(void *arg) {
+    struct recycle *r = arg;
+    for (r->round = 0; r->round < 6; r->round++) {
+        for (long i = 0; i < r->n; i++) {
+            intptr_t v = (intptr_t)r->round * r->n + i;
+            char name[32];
+            snprintf(name, sizeof(name), "r%ld", (long)v);
+            jg_spawn_opts named = {.name = name};
+            cr_assert_eq(jg_spawn(&r->t[i], recycled, (void *)v,
+                                  v % 5 == 0 ? &named : NULL),
+                         0);
+            if (i % 7 == 0) {
+                cr_assert_eq(jg_spawn(NULL, recycled_detached, r, NULL), 0);
+            }
+        }
+        struct recycle_half halves[2] = {{r, 0}, {r, 1}};
+        jg_task *joiners[2];
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq(jg_spawn(&joiners[k], join_half, &halves[k], NULL),
+                         0);
+        }
+        cr_assert_eq(jg_gather(joiners, 2, NULL), 0);
+    }
+    return NULL;
+}
+
+Test(spawn, recycles_handles_in_batches_across_workers, .timeout = 300) {
+    for (int w = 1; w <= 2; w++) {
+        struct recycle r = {.n = stress(20000)};
+        r.t = malloc((size_t)r.n * sizeof(*r.t));
+        cr_assert_not_null(r.t);
+        run_on(recycle_rounds, &r, w);
+        cr_assert_eq(atomic_load(&r.detached_done), 6 * ((r.n + 6) / 7));
+        free(r.t);
+    }
+}
