@@ -118,24 +118,59 @@ static void notify_worker(struct jg__worker *w) {
     }
 }
 
-/* The global queue: a FIFO of segments of GQ_SEG items. */
-#define GQ_SEG 8191
+/*
+ * The global queue: a FIFO of segments. The first segments are small
+ * (64 KiB, from the heap); once a full one is in the queue, new ones are
+ * 2 MiB mappings advised to use a huge page. A million queued tasks then
+ * cost 4 page faults, not 2,000 (a spawn burst that overflows the deque
+ * paid for those in every round, as the heap gave the emptied segments
+ * back to the kernel), and a short queue costs no huge page.
+ */
+#define GQ_SMALL ((size_t)64 << 10)
+#define GQ_BIG ((size_t)2 << 20)
 struct jg__gq_seg {
     struct jg__gq_seg *next;
-    struct jg_task *items[GQ_SEG];
+    int cap; /* Items it holds: from its size, GQ_SMALL or GQ_BIG. */
+    struct jg_task *items[];
 };
+
+static int gq_cap(size_t size) {
+    return (int)((size - sizeof(struct jg__gq_seg)) / sizeof(struct jg_task *));
+}
+
+static struct jg__gq_seg *gq_seg_new(bool big) {
+    void *m = NULL;
+    if (big) {
+        if (jg__os_map_huge(&m, GQ_BIG, true) < 0) {
+            m = NULL;
+        }
+    } else {
+        m = jg__malloc(GQ_SMALL);
+    }
+    JG_ASSERT(m != NULL, "out of memory growing the global run queue");
+    struct jg__gq_seg *s = m;
+    s->cap = gq_cap(big ? GQ_BIG : GQ_SMALL);
+    return s;
+}
+
+static void gq_seg_free(struct jg__gq_seg *s) {
+    if (s->cap == gq_cap(GQ_BIG)) {
+        jg__os_unmap(s, GQ_BIG);
+    } else {
+        jg__free(s, GQ_SMALL);
+    }
+}
 
 /* Append n tasks to the global queue. Called with gq_lock held. */
 static void gq_append(struct jg__runtime *rt, struct jg_task **ts,
                       int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        if (rt->gq_tail == NULL || rt->gq_tail_at == GQ_SEG) {
+        if (rt->gq_tail == NULL || rt->gq_tail_at == rt->gq_tail->cap) {
             struct jg__gq_seg *s = rt->gq_spare;
             rt->gq_spare = NULL;
             if (s == NULL) {
-                s = jg__malloc(sizeof(*s));
-                JG_ASSERT(s != NULL,
-                          "out of memory growing the global run queue");
+                /* Big once the queue already holds a full segment. */
+                s = gq_seg_new(rt->gq_tail != NULL);
             }
             s->next = NULL;
             if (rt->gq_tail != NULL) {
@@ -160,18 +195,22 @@ static void gq_append(struct jg__runtime *rt, struct jg_task **ts,
 static struct jg_task *gq_take(struct jg__runtime *rt) {
     struct jg__gq_seg *s = rt->gq_head;
     struct jg_task *t = s->items[rt->gq_head_at++];
-    if (rt->gq_head_at == GQ_SEG || (s == rt->gq_tail &&
+    if (rt->gq_head_at == s->cap || (s == rt->gq_tail &&
                                      rt->gq_head_at == rt->gq_tail_at)) {
-        /* Used up (or emptied): drop it, keep one for reuse. */
+        /* Used up (or emptied): drop it, keep one for reuse, the bigger. */
         rt->gq_head = s->next;
         rt->gq_head_at = 0;
         if (rt->gq_head == NULL) {
             rt->gq_tail = NULL;
         }
+        if (rt->gq_spare != NULL && rt->gq_spare->cap < s->cap) {
+            gq_seg_free(rt->gq_spare);
+            rt->gq_spare = NULL;
+        }
         if (rt->gq_spare == NULL) {
             rt->gq_spare = s;
         } else {
-            jg__free(s, sizeof(*s));
+            gq_seg_free(s);
         }
     }
     return t;
@@ -181,9 +220,11 @@ void jg__gq_fini(struct jg__runtime *rt) {
     while (rt->gq_head != NULL) {
         struct jg__gq_seg *s = rt->gq_head;
         rt->gq_head = s->next;
-        jg__free(s, sizeof(*s));
+        gq_seg_free(s);
     }
-    jg__free(rt->gq_spare, rt->gq_spare != NULL ? sizeof(*rt->gq_spare) : 0);
+    if (rt->gq_spare != NULL) {
+        gq_seg_free(rt->gq_spare);
+    }
     rt->gq_tail = rt->gq_spare = NULL;
 }
 

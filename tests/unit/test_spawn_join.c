@@ -415,3 +415,50 @@ Test(spawn, recycles_handles_in_batches_across_workers, .timeout = 300) {
         free(r.t);
     }
 }
+
+/*
+ * A burst bigger than the deque spills to the global queue, whose
+ * segments grow from 64 KiB to 2 MiB ones (queue.c). 600,000 tasks queued
+ * on one worker cross small and big segments and a big one into the next:
+ * each task must run exactly once.
+ */
+struct burst {
+    long n;
+    _Atomic unsigned char *ran;
+};
+
+struct burst_item {
+    struct burst *b;
+    long i;
+};
+
+static void *burst_one(void *arg) {
+    struct burst_item *it = arg;
+    atomic_fetch_add(&it->b->ran[it->i], 1);
+    return NULL;
+}
+
+static void *burst_main(void *arg) {
+    struct burst *b = arg;
+    struct burst_item *items = malloc((size_t)b->n * sizeof(*items));
+    cr_assert_not_null(items);
+    for (long i = 0; i < b->n; i++) {
+        items[i] = (struct burst_item){b, i};
+        cr_assert_eq(jg_spawn(NULL, burst_one, &items[i], NULL), 0);
+    }
+    /* Main finishing first is fine: jg_run waits for every task. */
+    jg_yield();
+    return items;
+}
+
+Test(spawn, a_burst_through_the_global_queue_runs_each_task_once,
+     .timeout = 300) {
+    struct burst b = {.n = stress(600000)};
+    b.ran = calloc((size_t)b.n, 1);
+    cr_assert_not_null(b.ran);
+    free(run_on(burst_main, &b, 1));
+    for (long i = 0; i < b.n; i++) {
+        cr_assert_eq(b.ran[i], 1, "task %ld ran %d times", i, b.ran[i]);
+    }
+    free((void *)b.ran);
+}
