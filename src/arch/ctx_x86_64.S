@@ -39,13 +39,30 @@
         .p2align 4
 jg__ctx_swap:                   /* rdi = void **save, rsi = load, rdx = arg */
         .cfi_startproc
+        /* Unwind info for every instruction, so that a debugger or a
+         * profiler stopping in here walks up to the caller: the frame has
+         * the same layout on both stacks, so the rules hold across the
+         * change of rsp (from it on, the caller is the resumed side's). */
         pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset rbp, 0
         pushq   %rbx
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset rbx, 0
         pushq   %r12
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r12, 0
         pushq   %r13
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r13, 0
         pushq   %r14
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r14, 0
         pushq   %r15
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset r15, 0
         subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
         movq    %rsp, (%rdi)    /* Suspend: publish our sp. */
@@ -53,12 +70,25 @@ jg__ctx_swap:                   /* rdi = void **save, rsi = load, rdx = arg */
         ldmxcsr (%rsp)
         fldcw   4(%rsp)
         addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
         popq    %r15
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore r15
         popq    %r14
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore r14
         popq    %r13
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore r13
         popq    %r12
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore r12
         popq    %rbx
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore rbx
         popq    %rbp
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore rbp
         movq    %rdx, %rax      /* The resumed side's return value. */
         ret
         .cfi_endproc

@@ -2,11 +2,16 @@
 /*
  * test_ctx.c - the bare context switch (src/arch), whichever backend the
  * build chose: values passed both ways, callee-saved state kept per
- * context (including the floating-point rounding mode), deep frames.
+ * context (including the floating-point rounding mode), deep frames, and
+ * unwind info that walks out of the assembly switch from any instruction.
  */
 #include <fenv.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unwind.h>
 
 #include "arch/ctx.h"
 #include "helpers.h"
@@ -113,3 +118,83 @@ Test(ctx, names_its_backend) {
     cr_assert_str_eq(b, "x86_64");
 #endif
 }
+
+#if !defined(JG_CTX_UCONTEXT) && !defined(__SANITIZE_THREAD__)
+/*
+ * A debugger or profiler that stops inside jg__ctx_swap must find its
+ * caller: the switch's unwind info covers every push, pop and the change
+ * of stack. Two contexts switch back and forth while a fast timer
+ * interrupts them; each interrupt that lands inside jg__ctx_swap walks the
+ * stack from the signal handler, which must reach the function that called
+ * the switch on the side that is current at that instruction. (Not under
+ * ThreadSanitizer, which delays signals to points of its own choosing.)
+ */
+static struct jg__ctx ping_ctx, pong_ctx;
+static volatile sig_atomic_t swap_hits, swap_walked;
+
+__attribute__((noinline)) static void ping_loop(void) {
+    while (swap_hits < 200) {
+        jg__ctx_switch(&ping_ctx, &pong_ctx, NULL);
+    }
+}
+
+static void pong_entry(void *arg) {
+    (void)arg;
+    for (;;) {
+        jg__ctx_switch(&pong_ctx, &ping_ctx, NULL);
+    }
+}
+
+struct walk {
+    int found;
+};
+
+static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *c, void *arg) {
+    struct walk *w = arg;
+    int before = 0;
+    uintptr_t ip = _Unwind_GetIPInfo(c, &before);
+    void *fn = _Unwind_FindEnclosingFunction((void *)(ip - (before ? 0 : 1)));
+    if (fn == (void *)ping_loop || fn == (void *)pong_entry) {
+        w->found = 1;
+        return _URC_END_OF_STACK;
+    }
+    return _URC_NO_REASON;
+}
+
+static void on_tick(int sig, siginfo_t *si, void *uc_) {
+    (void)sig;
+    (void)si;
+    ucontext_t *uc = uc_;
+    void *ip = (void *)uc->uc_mcontext.gregs[REG_RIP];
+    if (_Unwind_FindEnclosingFunction(ip) != (void *)jg__ctx_swap) {
+        return;
+    }
+    struct walk w = {0};
+    _Unwind_Backtrace(walk_frame, &w);
+    swap_walked += w.found;
+    swap_hits++;
+}
+
+Test(ctx, unwinds_from_inside_the_switch, .timeout = 120) {
+    /* Started before the timer: a first switch returns into the
+     * trampoline, where the unwinding rightly stops. */
+    char *stack = malloc(STACK);
+    jg__ctx_make(&pong_ctx, stack, STACK, pong_entry);
+    jg__ctx_switch(&ping_ctx, &pong_ctx, NULL);
+    struct sigaction sa = {.sa_sigaction = on_tick, .sa_flags = SA_SIGINFO};
+    sigemptyset(&sa.sa_mask);
+    cr_assert_eq(sigaction(SIGRTMIN, &sa, NULL), 0);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL,
+                          .sigev_signo = SIGRTMIN};
+    timer_t timer;
+    cr_assert_eq(timer_create(CLOCK_MONOTONIC, &ev, &timer), 0);
+    struct itimerspec every = {{0, 31000}, {0, 31000}};
+    cr_assert_eq(timer_settime(timer, 0, &every, NULL), 0);
+    ping_loop();
+    timer_delete(timer);
+    cr_assert_eq(swap_walked, swap_hits,
+                 "%d of %d stops inside the switch unwound to its caller",
+                 (int)swap_walked, (int)swap_hits);
+    free(stack);
+}
+#endif
