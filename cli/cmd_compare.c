@@ -63,6 +63,19 @@ static void list_names(char *buf, size_t size, const lab_result *r, int n,
     }
 }
 
+/* A duration for the prose: in seconds, or in milliseconds or microseconds
+ * when short, so that no figure reads "0.00 s". */
+static const char *dur(char *buf, size_t size, double s) {
+    if (s >= 0.1) {
+        snprintf(buf, size, "%.2f s", s);
+    } else if (s >= 1e-4) {
+        snprintf(buf, size, "%.2f ms", s * 1e3);
+    } else {
+        snprintf(buf, size, "%.1f us", s * 1e6);
+    }
+    return buf;
+}
+
 /* The range of a measure over a set, as "x" or "x-y". */
 static void range_of(char *buf, size_t size, const lab_result *r, int n,
                      const int *in, int speedup) {
@@ -74,14 +87,25 @@ static void range_of(char *buf, size_t size, const lab_result *r, int n,
             hi = v > hi ? v : hi;
         }
     }
-    const char *fmt = speedup ? "%.1f" : "%.2f";
     char a[24], b[24];
-    snprintf(a, sizeof(a), fmt, lo);
-    snprintf(b, sizeof(b), fmt, hi);
-    if (strcmp(a, b) == 0) {
-        snprintf(buf, size, "%s%s", a, speedup ? "x" : " s");
+    if (speedup) {
+        snprintf(a, sizeof(a), "%.1fx", lo);
+        snprintf(b, sizeof(b), "%.1fx", hi);
     } else {
-        snprintf(buf, size, "%s-%s%s", a, b, speedup ? "x" : " s");
+        dur(a, sizeof(a), lo);
+        dur(b, sizeof(b), hi);
+    }
+    if (strcmp(a, b) == 0) {
+        snprintf(buf, size, "%s", a);
+        return;
+    }
+    /* One unit after both when they share it: "0.12-0.15 s". */
+    const char *ua = strrchr(a, ' '), *ub = strrchr(b, ' ');
+    if (speedup || (ua != NULL && ub != NULL && strcmp(ua, ub) == 0)) {
+        size_t cut = speedup ? strlen(a) - 1 : (size_t)(ua - a);
+        snprintf(buf, size, "%.*s-%s", (int)cut, a, b);
+    } else {
+        snprintf(buf, size, "%s-%s", a, b);
     }
 }
 
@@ -156,7 +180,9 @@ static void say_io(const lab_result *r, int n) {
         one[i] = r[i].wall_s < 1.5 * s;
         rest[i] = !one[i];
     }
-    say(&p, "I/O-bound: each of %d tasks waits %.2f s", r[0].work.tasks, s);
+    char d1[24], d2[24];
+    say(&p, "I/O-bound: each of %d tasks waits %s", r[0].work.tasks,
+        dur(d1, sizeof(d1), s));
     if (r[0].work.rounds > 1) {
         say(&p, " in all, in %d rounds", r[0].work.rounds);
     }
@@ -170,9 +196,9 @@ static void say_io(const lab_result *r, int n) {
     for (int i = 0; i < n; i++) {
         if (rest[i]) {
             char label[32];
-            say(&p, " %s took %.2f s (about %.0f waits).",
-                   lab_label(&r[i].work, label, sizeof(label)), r[i].wall_s,
-                   r[i].wall_s / s);
+            say(&p, " %s took %s (about %.0f waits).",
+                lab_label(&r[i].work, label, sizeof(label)),
+                dur(d2, sizeof(d2), r[i].wall_s), r[i].wall_s / s);
         }
     }
     say_done(&p);
@@ -266,13 +292,16 @@ static void say_mixed(const lab_result *r, int n, int cores) {
                      r[i].wall_s <= 1.25 * waits;
         g_rest[i] = !g_both[i] && !g_waits[i];
     }
+    char d1[24], d2[24], d3[24];
     if (rounds == 1) {
-        say(&p, "Mixed: each task waits %.2f s, then computes (%.2f s of "
-               "computing in all).", s, compute);
+        say(&p, "Mixed: each task waits %s, then computes (%s of "
+            "computing in all).", dur(d1, sizeof(d1), s),
+            dur(d2, sizeof(d2), compute));
     } else {
-        say(&p, "Mixed: each task waits %.2f s, then computes, %d times "
-               "(%.2f s of waiting a task, %.2f s of computing in all).",
-            s / rounds, rounds, s, compute);
+        say(&p, "Mixed: each task waits %s, then computes, %d times "
+            "(%s of waiting a task, %s of computing in all).",
+            dur(d1, sizeof(d1), s / rounds), rounds, dur(d2, sizeof(d2), s),
+            dur(d3, sizeof(d3), compute));
     }
     if (count(g_both, n) > 0) {
         list_names(names, sizeof(names), r, n, g_both);
@@ -286,12 +315,12 @@ static void say_mixed(const lab_result *r, int n, int cores) {
                 best == 1 ? "" : "s");
         }
         if (cores_matter) {
-            say(&p, " (%.2f s): they overlap the waits and compute in "
-                   "parallel.", both);
+            say(&p, " (%s): they overlap the waits and compute in "
+                "parallel.", dur(d1, sizeof(d1), both));
         } else {
-            say(&p, " (%.2f s): they overlap the waits. There is too "
-                   "little computing for more cores to matter: try a "
-                   "larger --fib.", both);
+            say(&p, " (%s): they overlap the waits. There is too "
+                "little computing for more cores to matter: try a "
+                "larger --fib.", dur(d1, sizeof(d1), both));
         }
     }
     /* Overlapped the waits only: by design (one worker, the lock), or
@@ -320,15 +349,16 @@ static void say_mixed(const lab_result *r, int n, int cores) {
     for (int i = 1; i < n; i++) {
         if (g_rest[i]) {
             char label[32];
-            say(&p, "\n%s took %.2f s (%.1fx serial).",
-                   lab_label(&r[i].work, label, sizeof(label)), r[i].wall_s,
-                   r[i].speedup);
+            say(&p, "\n%s took %s (%.1fx serial).",
+                lab_label(&r[i].work, label, sizeof(label)),
+                dur(d1, sizeof(d1), r[i].wall_s), r[i].speedup);
         }
     }
     if (r[0].wall_s > 1.25 * (tasks * s + compute)) {
-        say(&p, "\nserial took %.2f s, more than its waits and its "
-            "computing (%.2f s): other programs are using this machine, "
-            "so these figures are noisy.", r[0].wall_s, tasks * s + compute);
+        say(&p, "\nserial took %s, more than its waits and its "
+            "computing (%s): other programs are using this machine, "
+            "so these figures are noisy.", dur(d1, sizeof(d1), r[0].wall_s),
+            dur(d2, sizeof(d2), tasks * s + compute));
     }
     say_done(&p);
 }

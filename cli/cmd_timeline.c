@@ -148,6 +148,16 @@ static void draw_axis(FILE *f, double x0, double w, double y, double span_us) {
                "stroke=\"#444\"/>\n", x0, y, x0 + w, y);
 }
 
+/* Where the trace's time starts: its earliest slice (juggle's files start
+ * at 0; other tools' may count from the epoch). */
+static double tl_start(const tl_trace *t) {
+    double t0 = t->nslices > 0 ? t->slices[0].begin_us : 0;
+    for (int i = 1; i < t->nslices; i++) {
+        t0 = t->slices[i].begin_us < t0 ? t->slices[i].begin_us : t0;
+    }
+    return t0;
+}
+
 int tl_draw(const tl_trace *t, const char *title, const char *path) {
     FILE *f = fopen(path, "w");
     if (f == NULL) {
@@ -155,11 +165,7 @@ int tl_draw(const tl_trace *t, const char *title, const char *path) {
         return -1;
     }
     const double left = 130, top = 50, plot_w = 840, bar_h = 22, gap = 8;
-    /* Time runs from the earliest slice (juggle's files start at 0). */
-    double t0 = t->nslices > 0 ? t->slices[0].begin_us : 0;
-    for (int i = 1; i < t->nslices; i++) {
-        t0 = t->slices[i].begin_us < t0 ? t->slices[i].begin_us : t0;
-    }
+    double t0 = tl_start(t);
     double span = t->end_us - t0 > 0 ? t->end_us - t0 : 1;
     double plot_h = t->nrows * (bar_h + gap);
     double height = top + plot_h + 88;
@@ -270,8 +276,9 @@ int cmd_timeline(int argc, char **argv) {
     }
     int rc = tl_draw(&t, title, out);
     if (rc == 0) {
+        double span = t.end_us - tl_start(&t);
         printf("%s: %d rows, %d slices, %.3f s\n", out, t.nrows, t.nslices,
-               t.end_us / 1e6);
+               (span > 0 ? span : 0) / 1e6);
     }
     tl_free(&t);
     return rc < 0 ? EXIT_FAIL : EXIT_OK;

@@ -226,6 +226,12 @@ compare_sweep() {
     [ "$(wc -l <"$tmp/out")" = 8 ] || fail "compare csv: not 7 rows"
     expect_exit 0 "$J" compare --workload mixed --tasks 3 --sleep 0.01 --fib 18
     grep -q '^Mixed: ' "$tmp/out" || fail "compare: no sentences"
+    # Short waits read in milliseconds, never as "0.00 s".
+    expect_exit 0 "$J" compare --workload io --tasks 3 --sleep 0.002
+    grep -q 'waits 2.00 ms' "$tmp/out" || fail "compare: 2 ms wait not in ms"
+    if grep -q '0\.00 s' "$tmp/out"; then
+        fail "compare: a time printed as 0.00 s"
+    fi
     expect_exit 0 "$J" sweep --model hybrid --workload cpu --tasks 4 \
         --fib 18 --workers 1,2,3 --json -o "$tmp/sweep.svg"
     cp "$tmp/out" "$tmp/sweep.json"
@@ -412,6 +418,13 @@ bad_numbers() {
         >"$tmp/far.json"
     expect_exit 0 timeout 20 "$J" timeline "$tmp/far.json"
     [ "$(stat -c %s "$tmp/far.svg")" -lt 100000 ] || fail "far: huge SVG"
+    # Stamped from the epoch, as other tools write them: the span printed
+    # is from the first slice to the end (1.5 s), not the end's stamp.
+    printf '[{"ph":"X","name":"a","ts":1764000000000000,"dur":1000000,"pid":1,"tid":1},{"ph":"X","name":"b","ts":1764000000500000,"dur":1000000,"pid":1,"tid":2}]' \
+        >"$tmp/epoch.json"
+    expect_exit 0 timeout 20 "$J" timeline "$tmp/epoch.json"
+    grep -q ': 2 rows, 2 slices, 1.500 s$' "$tmp/out" \
+        || fail "epoch: span: $(cat "$tmp/out")"
 }
 
 # many_rows: a trace with 60,000 rows is read and drawn whole, and every
