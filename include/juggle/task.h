@@ -188,7 +188,8 @@ JG_API int jg_spawn(jg_task **out, jg_task_fn fn, void *arg,
  * Thread:  a task of t's runtime.
  * Blocks:  suspends the calling task until t finishes. When every
  *          unfinished task of the runtime waits in jg_join() or
- *          jg_gather() for another one (a deadlock: none will ever
+ *          jg_gather() for another one, or in a jg_par_* join for the
+ *          task running its stolen half (a deadlock: none will ever
  *          finish), the runtime notices within a fraction of a second
  *          and ends the program with a message that names the tasks and
  *          whom each waits for (SIGABRT). Waits for anything else (sleep,

@@ -74,6 +74,9 @@ struct jg__fork {
     _Atomic int state;       /* PENDING, then OWNED or STOLEN, by CAS. */
     _Atomic uint64_t ws;     /* Owner's wait seq << 1 | released. */
     struct jg_task *owner;   /* Immutable. */
+    /* The thief's task running fb, written by the thief before it runs;
+     * read only by the deadlock report (all workers asleep). */
+    _Atomic(struct jg_task *) task;
     struct jg__fork *newer;  /* Latent list, owner only. */
 } __attribute__((aligned(8)));
 
@@ -89,7 +92,11 @@ static void fork_release(struct jg__fork *f) {
 
 /* Suspend the owner until its record is released. Not cancellable: the
  * record must outlive every reference to it. A cancel that arrives meanwhile
- * wakes us spuriously and stays pending for the task's next wait. */
+ * wakes us spuriously and stays pending for the task's next wait. The wait
+ * counts as one for another task's end (deadlock detection): a stolen fb
+ * ends it when its task finishes; a record that the owner took back waits
+ * only for a worker to drop its deque entry, and while it is queued or
+ * being dropped nothing looks like a deadlock. */
 static void wait_released(struct jg_task *self, struct jg__fork *f) {
     for (;;) {
         uint64_t v = atomic_load_explicit(&f->ws, memory_order_acquire);
@@ -103,8 +110,18 @@ static void wait_released(struct jg_task *self, struct jg__fork *f) {
             jg__park_abandon(self, seq); /* Released meanwhile. */
             continue;
         }
+        jg__join_wait_begin(
+            self, (struct jg_task *)((uintptr_t)f | JG__FORK_TAG), seq);
         jg__park(self, seq, false);
+        jg__join_wait_end(self);
     }
+}
+
+struct jg_task *jg__fork_task(const void *item) {
+    const struct jg__fork *f =
+        (const struct jg__fork *)((uintptr_t)item & ~JG__FORK_TAG);
+    return atomic_load_explicit(&((struct jg__fork *)f)->task,
+                                memory_order_acquire);
 }
 
 /* f->rc of a stolen record whose task could never start (no stack): the
@@ -148,6 +165,7 @@ struct jg_task *jg__fork_adopt(struct jg__worker *w, void *item) {
         jg__sched_push_global(w->rt, item);
         return NULL;
     }
+    atomic_store_explicit(&f->task, t, memory_order_release);
     return t;
 }
 
@@ -159,6 +177,7 @@ static bool promote_oldest(struct jg_task *self) {
     f->owner = self;
     atomic_init(&f->state, PENDING);
     atomic_init(&f->ws, 0);
+    atomic_init(&f->task, NULL);
     struct jg__worker *w = self->x->worker;
     void *item = (void *)((uintptr_t)f | JG__FORK_TAG);
     if (jg__deque_push(&w->deque, item) != 0) {

@@ -570,8 +570,9 @@ static bool has_work(struct jg__worker *w, int64_t now) {
 /* ---- deadlock ----
  *
  * Every unfinished task waits in jg_join() or jg_gather() for another one
- * to finish: none ever will, and the program would sleep forever. Such
- * waits are counted (task.c): begun on a worker, and ended with the task
+ * to finish, or in a jg_par_* join for the task running its stolen half:
+ * none ever will, and the program would sleep forever. Such
+ * waits are counted (task.c, fork.c): begun on a worker, and ended with the task
  * resuming on one; tasks spawned and finished are counted already. A wait
  * for anything else (a timer, I/O, another thread) is not counted, so
  * while a task makes one, the unfinished tasks outnumber the waits and
@@ -681,9 +682,9 @@ __attribute__((noreturn, cold)) static void deadlock_report(
     pthread_mutex_lock(&rt->park_lock);
     struct msg m = {.n = 0};
     put(&m,
-        "juggle: deadlock: all %llu unfinished task%s wait%s in jg_join() "
-        "or jg_gather() for another task to finish, and nothing else can "
-        "wake them:\n",
+        "juggle: deadlock: all %llu unfinished task%s wait%s in jg_join(), "
+        "jg_gather() or jg_par_join() for another task to finish, and "
+        "nothing else can wake them:\n",
         (unsigned long long)live, live == 1 ? "" : "s", live == 1 ? "s" : "");
     struct jg_task *t = NULL;
     for (int i = 0; i < rt->nworkers && t == NULL; i++) {
@@ -704,8 +705,18 @@ __attribute__((noreturn, cold)) static void deadlock_report(
             break;
         }
         char a[JG__NAME_BUF], b[JG__NAME_BUF];
-        put(&m, "juggle:   task '%s' waits for task '%s'", name_of(t, a),
-            name_of(u, b));
+        if (jg__item_is_fork(u)) {
+            /* A jg_par_* join whose second half another worker took. */
+            u = jg__fork_task(u);
+            if (u == NULL) {
+                break;
+            }
+            put(&m, "juggle:   task '%s' waits in jg_par_join() for task "
+                "'%s'", name_of(t, a), name_of(u, b));
+        } else {
+            put(&m, "juggle:   task '%s' waits for task '%s'", name_of(t, a),
+                name_of(u, b));
+        }
         seen[nseen++] = t;
         bool cycle = false;
         for (int i = 0; i < nseen; i++) {

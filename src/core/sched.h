@@ -449,6 +449,18 @@ void jg__fork_start_failed(struct jg_task *t);
 /* Make every latent fork of self stealable (self is about to wait). */
 void jg__fork_expose(struct jg_task *self);
 
+/* A wait of self for another task's end begins (its park's seq) and ends:
+ * what deadlock detection counts (queue.c, "Deadlock"). t is the task
+ * waited for, or a fork record tagged with JG__FORK_TAG (fork.c) whose
+ * thief's task is found at report time. Called by self, on the worker it
+ * runs on. */
+void jg__join_wait_begin(struct jg_task *self, struct jg_task *t,
+                         uint64_t seq);
+void jg__join_wait_end(struct jg_task *self);
+/* The task a fork record waited for runs in (its thief's), or NULL while
+ * nobody took it: for the deadlock report. */
+struct jg_task *jg__fork_task(const void *item);
+
 /* Free the global queue's segments (the runtime is over). */
 void jg__gq_fini(struct jg__runtime *rt);
 

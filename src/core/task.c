@@ -482,11 +482,8 @@ static void check_handle(const struct jg_task *t, const char *what) {
     JG_ASSERT(!(f & JG__TF_FREE), what);
 }
 
-/* Wait until t is done. Returns 0, or -ECANCELED (cancellable only). */
-/* A wait for t's end begins and ends: what deadlock detection counts
- * (queue.c, "Deadlock"). Called by self, on the worker it runs on. */
-static void join_wait_begin(struct jg_task *self, struct jg_task *t,
-                            uint64_t seq) {
+void jg__join_wait_begin(struct jg_task *self, struct jg_task *t,
+                         uint64_t seq) {
     struct jg__worker *w = self->x->worker;
     atomic_store_explicit(&self->x->waits_for, t, memory_order_relaxed);
     atomic_store_explicit(&w->jw_last, self, memory_order_relaxed);
@@ -496,7 +493,7 @@ static void join_wait_begin(struct jg_task *self, struct jg_task *t,
         memory_order_release);
 }
 
-static void join_wait_end(struct jg_task *self) {
+void jg__join_wait_end(struct jg_task *self) {
     struct jg__worker *w = self->x->worker; /* Where it resumed. */
     atomic_store_explicit(&self->x->waits_for, NULL, memory_order_relaxed);
     atomic_store_explicit(
@@ -505,6 +502,7 @@ static void join_wait_end(struct jg_task *self) {
         memory_order_release);
 }
 
+/* Wait until t is done. Returns 0, or -ECANCELED (cancellable only). */
 static int wait_done(struct jg_task *self, struct jg_task *t,
                      bool cancellable) {
     /* Done already: no wait to prepare. Acquire pairs with complete(). */
@@ -529,9 +527,9 @@ static int wait_done(struct jg_task *self, struct jg_task *t,
             jg__park_abandon(self, seq);
             return 0;
         }
-        join_wait_begin(self, t, seq);
+        jg__join_wait_begin(self, t, seq);
         int rc = jg__park(self, seq, cancellable);
-        join_wait_end(self);
+        jg__join_wait_end(self);
         if (rc == 0) {
             return 0;
         }

@@ -18,6 +18,7 @@
 
 #include <juggle.h>
 
+#include "core/fork.h"
 #include "core/sched.h"
 #include "helpers.h"
 
@@ -32,6 +33,9 @@ static void run_child(jg_task_fn fn, int workers, char *buf, size_t cap) {
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
+        /* A deadlock missed would hang the child and, through the pipe,
+         * the test: end it instead (SIGALRM fails the check below). */
+        alarm(30);
         dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);
@@ -75,7 +79,8 @@ static void expect_two_cycle(int workers) {
     char buf[4096];
     run_child(two_cycle, workers, buf, sizeof(buf));
     cr_assert_not_null(strstr(buf, "juggle: deadlock: all 2 unfinished "
-                                   "tasks wait in jg_join() or jg_gather()"),
+                                   "tasks wait in jg_join(), jg_gather() or "
+                                   "jg_par_join()"),
                        "stderr: %s", buf);
     /* Either task may be where the report starts. */
     bool from_main = strstr(buf, "task 'main' waits for task 'partner'\n"
@@ -158,6 +163,55 @@ Test(deadlock, a_cycle_through_gather_names_every_task, .timeout = 60) {
         cr_assert_not_null(strstr(buf, "closes the cycle"), "stderr: %s",
                            buf);
         cr_assert_null(strstr(buf, "'b'"), "stderr: %s", buf);
+    }
+}
+
+/* main runs jg_par_join(fa, fb): fa sleeps (a park, which lets another
+ * task take fb) until fb has started; fb joins "partner", which joins
+ * main. main then waits in jg_par_join() for the task running fb. */
+static jg_task *fork_partner;
+static atomic_int fb_started;
+
+static int fork_fa(void *arg) {
+    (void)arg;
+    while (!atomic_load(&fb_started)) {
+        jg_sleep(JG_MS(1));
+    }
+    return 0;
+}
+
+static int fork_fb(void *arg) {
+    (void)arg;
+    atomic_store(&fb_started, 1);
+    jg_join(fork_partner, NULL);
+    return 0;
+}
+
+static void *fork_cycle(void *arg) {
+    (void)arg;
+    main_task = jg_self();
+    jg_spawn(&fork_partner, join_main, NULL,
+             &(jg_spawn_opts){.name = "partner"});
+    jg_par_join(fork_fa, NULL, fork_fb, NULL);
+    return NULL;
+}
+
+Test(deadlock, a_cycle_through_a_stolen_fork_names_every_task,
+     .timeout = 60) {
+    for (int workers = 1; workers <= 2; workers++) {
+        char buf[4096];
+        run_child(fork_cycle, workers, buf, sizeof(buf));
+        cr_assert_not_null(strstr(buf, "all 3 unfinished tasks"),
+                           "stderr: %s", buf);
+        cr_assert_not_null(
+            strstr(buf, "task 'main' waits in jg_par_join() for task 'fork'"),
+            "stderr: %s", buf);
+        cr_assert_not_null(strstr(buf, "task 'fork' waits for task 'partner'"),
+                           "stderr: %s", buf);
+        cr_assert_not_null(strstr(buf, "task 'partner' waits for task 'main'"),
+                           "stderr: %s", buf);
+        cr_assert_not_null(strstr(buf, "closes the cycle"), "stderr: %s",
+                           buf);
     }
 }
 
@@ -333,4 +387,61 @@ Test(deadlock, join_trees_with_idle_workers_raise_no_false_alarm,
      .timeout = 300) {
     run_on(forest, NULL, 1);
     run_on(forest, NULL, 2);
+}
+
+/* The same with jg_par_join trees: leaves that sleep park their task, which
+ * offers the pending halves to the other worker; owners then wait for
+ * stolen halves, a counted wait. No false alarm, and every wait ends. */
+struct par_arg {
+    int depth;
+    uint32_t seed;
+    intptr_t sum;
+};
+
+static int par_tree(void *arg) {
+    struct par_arg *a = arg;
+    uint32_t seed = a->seed;
+    if (a->depth == 0) {
+        uint32_t r = rnd(&seed);
+        if (r % 3 == 0) {
+            jg_sleep(JG_US(r % 2000));
+        } else if (r % 3 == 1) {
+            jg_yield();
+        }
+        a->sum = 1;
+        return 0;
+    }
+    struct par_arg l = {a->depth - 1, rnd(&seed), 0};
+    struct par_arg r = {a->depth - 1, rnd(&seed), 0};
+    cr_assert_eq(jg_par_join(par_tree, &l, par_tree, &r), 0);
+    a->sum = l.sum + r.sum;
+    return 0;
+}
+
+static void *par_forest(void *arg) {
+    (void)arg;
+    long rounds = stress(100);
+    uint64_t stolen = atomic_load(&jg__forks_stolen);
+    for (long i = 0; i < rounds; i++) {
+        struct par_arg a = {6, (uint32_t)(i * 2654435761u + 7), 0};
+        cr_assert_eq(par_tree(&a), 0);
+        cr_assert_eq(a.sum, 64);
+    }
+    struct jg__runtime *rt = jg__task_rt(jg_self());
+    uint64_t waits = 0, resumes = 0;
+    for (int i = 0; i < rt->nworkers; i++) {
+        waits += atomic_load(&rt->workers[i].jwaits);
+        resumes += atomic_load(&rt->workers[i].jresumes);
+    }
+    cr_assert_eq(waits, resumes);
+    if (rt->nworkers > 1) {
+        cr_assert_gt(atomic_load(&jg__forks_stolen), stolen,
+                     "no half was ever stolen");
+    }
+    return NULL;
+}
+
+Test(deadlock, fork_join_trees_raise_no_false_alarm, .timeout = 300) {
+    run_on(par_forest, NULL, 1);
+    run_on(par_forest, NULL, 2);
 }
