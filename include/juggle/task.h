@@ -17,6 +17,15 @@
  * Thread: a jg_task handle may be passed between tasks and threads of its
  * runtime; the functions below say who may call them. Handles are valid until
  * they are joined, or until jg_run() returns.
+ *
+ * Per-thread state is the worker's, not the task's: a task may resume on
+ * another worker after any call that suspends it, so its thread-locals
+ * and its signal mask (pthread_sigmask) are those of whichever thread
+ * runs it now. Set a signal mask before jg_run() (the
+ * workers inherit it) rather than from a task: a task that changes it
+ * changes it for its worker's other tasks, and may lose it when it moves
+ * (under the ucontext fallback switch, a build option, the mask travels
+ * with the task instead; rely on neither).
  */
 #ifndef JUGGLE_TASK_H
 #define JUGGLE_TASK_H
