@@ -580,7 +580,9 @@ static bool has_work(struct jg__worker *w, int64_t now) {
  *
  * A worker about to sleep suspects a deadlock when the counts match, it
  * was the last worker to go idle, nothing is queued anywhere, and every
- * other worker sleeps. A task woken but not yet resumed would still count
+ * other worker sleeps. When all but the last are true, another worker is
+ * on its way to sleep (idle, not yet asleep) and will not look itself (it
+ * was not the last): the last one looks again after DEADLOCK_GRACE. A task woken but not yet resumed would still count
  * as waiting, but it is queued (seen) or its worker is awake (seen). The
  * suspect then sleeps at most DEADLOCK_GRACE and looks again; when it sees
  * exactly the same (the counts, each other worker asleep since the same
@@ -597,9 +599,13 @@ static uint64_t load_acq(_Atomic uint64_t *p) {
     return atomic_load_explicit(p, memory_order_acquire);
 }
 
+/* What the last worker to go idle makes of the counts. */
+enum { DL_NO, DL_LATER, DL_YES };
+
 /* Does it look like a deadlock to w, which has nothing to do and is the
- * last worker to go idle? Fills stamp with what it saw. */
-static bool deadlock_suspect(struct jg__worker *w, uint64_t stamp[6]) {
+ * last worker to go idle? DL_YES, DL_NO, or DL_LATER when it would but
+ * another worker is not asleep yet. Fills stamp with what it saw. */
+static int deadlock_suspect(struct jg__worker *w, uint64_t stamp[6]) {
     struct jg__runtime *rt = w->rt;
     memset(stamp, 0, 6 * sizeof(stamp[0]));
     stamp[DL_CANCELS] = load_acq(&rt->outside_cancels);
@@ -614,28 +620,27 @@ static bool deadlock_suspect(struct jg__worker *w, uint64_t stamp[6]) {
     }
     uint64_t live = stamp[DL_SPAWNED] - stamp[DL_FINISHED];
     if (live == 0 || live != stamp[DL_WAITS] - stamp[DL_RESUMES]) {
-        return false;
+        return DL_NO;
     }
     if (atomic_load_explicit(&rt->gq_len, memory_order_acquire) > 0) {
-        return false;
+        return DL_NO;
     }
+    bool all_asleep = true;
     for (int i = 0; i < rt->nworkers; i++) {
         struct jg__worker *v = &rt->workers[i];
         if (jg__deque_len(&v->deque) > 0 ||
             atomic_load_explicit(&v->inbox_len, memory_order_acquire) > 0) {
-            return false;
+            return DL_NO;
         }
         if (v != w) {
             /* Rounds only grow: equal sums of non-zero values at two
              * looks mean that no worker ran a round in between. */
             uint64_t a = load_acq(&v->asleep);
-            if (a == 0) {
-                return false;
-            }
+            all_asleep &= a != 0;
             stamp[DL_ASLEEP] += a;
         }
     }
-    return true;
+    return all_asleep ? DL_YES : DL_LATER;
 }
 
 /* Is t still in the wait for another task's end with this seq? */
@@ -771,19 +776,21 @@ static void park_worker(struct jg__worker *w) {
     if (!has_work(w, -1) && !atomic_load(&rt->shutdown)) {
         int64_t until = jg__timer_next(&w->timers);
         uint64_t stamp[6];
-        if (last && deadlock_suspect(w, stamp)) {
-            if (w->dl_suspect &&
-                memcmp(stamp, w->dl_stamp, sizeof(stamp)) == 0) {
-                deadlock_report(w, stamp[DL_SPAWNED] - stamp[DL_FINISHED]);
-            }
-            w->dl_suspect = true;
+        int dl = last ? deadlock_suspect(w, stamp) : DL_NO;
+        if (dl == DL_YES && w->dl_suspect &&
+            memcmp(stamp, w->dl_stamp, sizeof(stamp)) == 0) {
+            deadlock_report(w, stamp[DL_SPAWNED] - stamp[DL_FINISHED]);
+        }
+        w->dl_suspect = dl == DL_YES;
+        if (dl == DL_YES) {
             memcpy(w->dl_stamp, stamp, sizeof(stamp));
+        }
+        if (dl != DL_NO) {
+            /* Confirm, or look again once the others sleep. */
             int64_t look = jg__os_now() + DEADLOCK_GRACE;
             if (until < 0 || until > look) {
                 until = look;
             }
-        } else {
-            w->dl_suspect = false;
         }
         atomic_store_explicit(&w->asleep, w->tick + 1, memory_order_release);
         if (in_poller) {

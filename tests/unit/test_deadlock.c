@@ -103,6 +103,16 @@ Test(deadlock, main_and_a_task_joining_each_other_two_workers,
     expect_two_cycle(2);
 }
 
+/* The last worker to go idle may look while the other one is idle but not
+ * asleep yet, and that one never looks itself: the last one must look
+ * again. Repeated, so that the window is hit now and then (it was, about
+ * one run in ten under ThreadSanitizer, and the deadlock went unreported). */
+Test(deadlock, is_reported_every_time_on_two_workers, .timeout = 300) {
+    for (int i = 0; i < 12; i++) {
+        expect_two_cycle(2);
+    }
+}
+
 /* main joins A; A gathers [B, C]; B finishes; C joins main. Handles are
  * published before any of them looks (with two workers they start at
  * once). */
