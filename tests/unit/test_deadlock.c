@@ -374,14 +374,9 @@ static void *tree(void *arg) {
     return (void *)sum;
 }
 
-static void *forest(void *arg) {
-    (void)arg;
-    long rounds = stress(200);
-    for (long i = 0; i < rounds; i++) {
-        struct tree_arg a = {4, (uint32_t)(i * 2654435761u + 1)};
-        cr_assert_eq((intptr_t)tree(&a), 81); /* 3^4 leaves. */
-    }
-    /* Only main runs now: every counted wait has ended, on some worker. */
+/* Called by main when only it runs: some waits were counted, and every
+ * one of them has ended, on some worker. */
+static void assert_every_wait_ended(void) {
     struct jg__runtime *rt = jg__task_rt(jg_self());
     uint64_t waits = 0, resumes = 0;
     for (int i = 0; i < rt->nworkers; i++) {
@@ -390,6 +385,16 @@ static void *forest(void *arg) {
     }
     cr_assert_gt(waits, 0);
     cr_assert_eq(waits, resumes);
+}
+
+static void *forest(void *arg) {
+    (void)arg;
+    long rounds = stress(200);
+    for (long i = 0; i < rounds; i++) {
+        struct tree_arg a = {4, (uint32_t)(i * 2654435761u + 1)};
+        cr_assert_eq((intptr_t)tree(&a), 81); /* 3^4 leaves. */
+    }
+    assert_every_wait_ended();
     return NULL;
 }
 
@@ -437,14 +442,8 @@ static void *par_forest(void *arg) {
         cr_assert_eq(par_tree(&a), 0);
         cr_assert_eq(a.sum, 64);
     }
-    struct jg__runtime *rt = jg__task_rt(jg_self());
-    uint64_t waits = 0, resumes = 0;
-    for (int i = 0; i < rt->nworkers; i++) {
-        waits += atomic_load(&rt->workers[i].jwaits);
-        resumes += atomic_load(&rt->workers[i].jresumes);
-    }
-    cr_assert_eq(waits, resumes);
-    if (rt->nworkers > 1) {
+    assert_every_wait_ended();
+    if (jg__task_rt(jg_self())->nworkers > 1) {
         cr_assert_gt(atomic_load(&jg__forks_stolen), stolen,
                      "no half was ever stolen");
     }
