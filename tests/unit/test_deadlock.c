@@ -338,16 +338,22 @@ struct tree_arg {
     uint32_t seed;
 };
 
+/* A leaf's pause, drawn from seed: a sleep of 0 to 2 ms one time in
+ * `ways`, a yield one time in `ways`, else nothing. */
+static void leaf_pause(uint32_t *seed, uint32_t ways) {
+    uint32_t r = rnd(seed);
+    if (r % ways == 0) {
+        jg_sleep(JG_US(r % 2000));
+    } else if (r % ways == 1) {
+        jg_yield();
+    }
+}
+
 static void *tree(void *arg) {
     struct tree_arg *a = arg;
     uint32_t seed = a->seed;
     if (a->depth == 0) {
-        uint32_t r = rnd(&seed);
-        if (r % 4 == 0) {
-            jg_sleep(JG_US(r % 2000));
-        } else if (r % 4 == 1) {
-            jg_yield();
-        }
+        leaf_pause(&seed, 4);
         return (void *)1;
     }
     enum { KIDS = 3 };
@@ -417,12 +423,7 @@ static int par_tree(void *arg) {
     struct par_arg *a = arg;
     uint32_t seed = a->seed;
     if (a->depth == 0) {
-        uint32_t r = rnd(&seed);
-        if (r % 3 == 0) {
-            jg_sleep(JG_US(r % 2000));
-        } else if (r % 3 == 1) {
-            jg_yield();
-        }
+        leaf_pause(&seed, 3);
         a->sum = 1;
         return 0;
     }
